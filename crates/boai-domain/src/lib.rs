@@ -1,0 +1,15 @@
+//! Boai's rules and types. No I/O: nothing here touches a database, a socket or
+//! the wall clock (time arrives through [`clock::Clock`]). Other layers call
+//! down into this crate; it calls nothing of theirs.
+
+pub mod accounts;
+pub mod audit;
+pub mod clock;
+pub mod ids;
+pub mod money;
+pub mod orgs;
+pub mod scope;
+pub mod validation;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use money::Fen;

@@ -1,0 +1,547 @@
+//! Accounts, sign-in, browser sessions and API tokens.
+//!
+//! Sign-in is the one place the store reads users without a scope (nobody is
+//! acting yet); it is named for what it does. Passwords are hashed with
+//! Argon2id; sessions and tokens are stored only as SHA-256 of their secret.
+//! After `lockout.threshold` consecutive failures an account is locked for
+//! `lockout.duration`, and even the right password is then refused.
+
+use crate::audit::{append, AuditChange};
+use crate::entities::{api_tokens, orgs, sessions, users};
+use crate::idempotency::{IdempotencyClaim, StoredResponse};
+use crate::scoped::OrgOwned;
+use crate::{Actor, Page, ScopedStore, Store, StoreError, StoreResult};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use boai_domain::accounts::{Permission, Role, User, UserForCreate};
+use boai_domain::audit::AuditAction;
+use boai_domain::ids::{ApiTokenId, OrgId, UserId};
+use boai_domain::scope::Scope;
+use boai_domain::validation::FieldErrors;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use serde::Serialize;
+
+impl OrgOwned for users::Entity {
+    fn org_column() -> Self::Column {
+        users::Column::OrgId
+    }
+}
+
+/// Hashes a password with Argon2id and a random salt.
+pub fn hash_password(password: &str) -> StoreResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Corrupt(format!("password hashing failed: {e}")))
+}
+
+fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// How many failures lock an account, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct LockoutPolicy {
+    pub threshold: i32,
+    pub duration: Duration,
+}
+
+/// What a sign-in attempt came to.
+#[derive(Debug, Clone)]
+pub enum LoginOutcome {
+    Success(Actor),
+    /// Unknown user or wrong password (never told apart).
+    BadCredentials,
+    Locked {
+        until: DateTime<Utc>,
+    },
+}
+
+/// Browser-session lifetimes.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+/// A live browser session.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub actor: Actor,
+    pub csrf_token: String,
+    pub display_name: String,
+}
+
+/// How much an API token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenAccess {
+    /// GET only.
+    Read,
+    /// Everything the user's role allows.
+    Write,
+}
+
+impl TokenAccess {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenAccess::Read => "read",
+            TokenAccess::Write => "write",
+        }
+    }
+}
+
+/// An API token as listed to its owner (never its secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiToken {
+    pub id: ApiTokenId,
+    pub name: String,
+    pub access: TokenAccess,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+fn to_token(m: api_tokens::Model) -> ApiToken {
+    ApiToken {
+        id: ApiTokenId(m.id),
+        name: m.name,
+        access: if m.access == "read" {
+            TokenAccess::Read
+        } else {
+            TokenAccess::Write
+        },
+        created_at: m.created_at,
+        expires_at: m.expires_at,
+        last_used_at: m.last_used_at,
+        revoked_at: m.revoked_at,
+    }
+}
+
+fn to_user(m: users::Model) -> StoreResult<User> {
+    Ok(User {
+        id: UserId(m.id),
+        role: Role::parse(&m.role).ok_or_else(|| StoreError::Corrupt(format!("role {}", m.role)))?,
+        username: m.username,
+        display_name: m.display_name,
+        org_id: OrgId(m.org_id),
+        active: m.active,
+        locked_until: m.locked_until,
+        created_at: m.created_at,
+    })
+}
+
+/// The audit view of a user: no password hash.
+fn user_audit_value(user: &User) -> StoreResult<serde_json::Value> {
+    serde_json::to_value(user).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl Store {
+    async fn actor_for(&self, user: &users::Model, ip: Option<String>) -> StoreResult<Actor> {
+        let org = orgs::Entity::find_by_id(user.org_id)
+            .one(&self.read)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("user {} has no organisation", user.username)))?;
+        Ok(Actor {
+            user_id: Some(UserId(user.id)),
+            username: user.username.clone(),
+            role: Role::parse(&user.role).ok_or_else(|| StoreError::Corrupt(format!("role {}", user.role)))?,
+            org_id: OrgId(org.id),
+            scope: Scope {
+                org_id: OrgId(org.id),
+                path: org.path,
+            },
+            ip,
+        })
+    }
+
+    /// Checks a username and password, counting failures and locking out.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        ip: Option<String>,
+        policy: LockoutPolicy,
+    ) -> StoreResult<LoginOutcome> {
+        let now = self.now();
+        let username = username.trim().to_ascii_lowercase();
+        let Some(user) = users::Entity::find()
+            .filter(users::Column::Username.eq(username.as_str()))
+            .one(&self.read)
+            .await?
+        else {
+            // Spend the same time as a real check, so timing tells nothing.
+            let _ = verify_password(DUMMY_HASH, password);
+            return Ok(LoginOutcome::BadCredentials);
+        };
+        if let Some(until) = user.locked_until.filter(|until| *until > now) {
+            return Ok(LoginOutcome::Locked { until });
+        }
+        let password_ok = verify_password(&user.password_hash, password);
+        if !password_ok || !user.active {
+            let failures = user.failed_logins.saturating_add(1);
+            let locked_until = (failures >= policy.threshold).then(|| now + policy.duration);
+            users::Entity::update_many()
+                .col_expr(
+                    users::Column::FailedLogins,
+                    Expr::value(if locked_until.is_some() { 0 } else { failures }),
+                )
+                .col_expr(users::Column::LockedUntil, Expr::value(locked_until))
+                .filter(users::Column::Id.eq(user.id))
+                .exec(&self.write)
+                .await?;
+            return Ok(match locked_until {
+                Some(until) => LoginOutcome::Locked { until },
+                None => LoginOutcome::BadCredentials,
+            });
+        }
+        let actor = self.actor_for(&user, ip).await?;
+        let txn = self.write.begin().await?;
+        users::Entity::update_many()
+            .col_expr(users::Column::FailedLogins, Expr::value(0))
+            .col_expr(users::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(users::Column::Id.eq(user.id))
+            .exec(&txn)
+            .await?;
+        append(
+            &txn,
+            &actor,
+            now,
+            AuditChange {
+                action: AuditAction::Login,
+                entity: "user",
+                entity_id: user.id.to_string(),
+                org_id: actor.org_id,
+                before: None,
+                after: None,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(LoginOutcome::Success(actor))
+    }
+
+    /// Starts a browser session for a signed-in user.
+    pub async fn session_start(&self, secret_hash: &str, user_id: UserId, csrf_token: &str) -> StoreResult<()> {
+        let now = self.now();
+        sessions::Entity::insert(sessions::ActiveModel {
+            id: Set(secret_hash.to_owned()),
+            user_id: Set(user_id.0),
+            csrf_token: Set(csrf_token.to_owned()),
+            created_at: Set(now),
+            last_seen_at: Set(now),
+        })
+        .exec_without_returning(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// The live session with this secret hash; expired ones are deleted.
+    pub async fn session_resolve(
+        &self,
+        secret_hash: &str,
+        ip: Option<String>,
+        policy: SessionPolicy,
+    ) -> StoreResult<Option<SessionInfo>> {
+        let now = self.now();
+        let Some(session) = sessions::Entity::find_by_id(secret_hash.to_owned())
+            .one(&self.read)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if now - session.last_seen_at > policy.idle || now - session.created_at > policy.absolute {
+            self.session_end(secret_hash).await?;
+            return Ok(None);
+        }
+        let Some(user) = users::Entity::find_by_id(session.user_id).one(&self.read).await? else {
+            return Ok(None);
+        };
+        if !user.active {
+            return Ok(None);
+        }
+        if now - session.last_seen_at > Duration::seconds(30) {
+            sessions::Entity::update_many()
+                .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
+                .filter(sessions::Column::Id.eq(secret_hash))
+                .exec(&self.write)
+                .await?;
+        }
+        let actor = self.actor_for(&user, ip).await?;
+        Ok(Some(SessionInfo {
+            actor,
+            csrf_token: session.csrf_token,
+            display_name: user.display_name,
+        }))
+    }
+
+    /// Ends a session (logout).
+    pub async fn session_end(&self, secret_hash: &str) -> StoreResult<()> {
+        sessions::Entity::delete_by_id(secret_hash.to_owned())
+            .exec(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Issues an API token for a signed-in user.
+    pub async fn token_issue(
+        &self,
+        actor: &Actor,
+        secret_hash: &str,
+        name: &str,
+        access: TokenAccess,
+        lifetime: Duration,
+    ) -> StoreResult<ApiToken> {
+        let user_id = actor.user_id.ok_or(StoreError::Forbidden)?;
+        let now = self.now();
+        let id = ApiTokenId::new();
+        let txn = self.write.begin().await?;
+        api_tokens::Entity::insert(api_tokens::ActiveModel {
+            id: Set(id.0),
+            user_id: Set(user_id.0),
+            name: Set(name.to_owned()),
+            token_hash: Set(secret_hash.to_owned()),
+            access: Set(access.as_str().to_owned()),
+            created_at: Set(now),
+            expires_at: Set(now + lifetime),
+            last_used_at: Set(None),
+            revoked_at: Set(None),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        let token = api_tokens::Entity::find_by_id(id.0)
+            .one(&txn)
+            .await?
+            .map(to_token)
+            .ok_or(StoreError::NotFound)?;
+        append(
+            &txn,
+            actor,
+            now,
+            AuditChange {
+                action: AuditAction::Create,
+                entity: "api_token",
+                entity_id: id.to_string(),
+                org_id: actor.org_id,
+                before: None,
+                after: Some(serde_json::to_value(&token).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(token)
+    }
+
+    /// The actor and access of a live token with this secret hash.
+    pub async fn token_resolve(
+        &self,
+        secret_hash: &str,
+        ip: Option<String>,
+    ) -> StoreResult<Option<(Actor, TokenAccess)>> {
+        let now = self.now();
+        let Some(token) = api_tokens::Entity::find()
+            .filter(api_tokens::Column::TokenHash.eq(secret_hash))
+            .one(&self.read)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if token.revoked_at.is_some() || token.expires_at <= now {
+            return Ok(None);
+        }
+        let Some(user) = users::Entity::find_by_id(token.user_id).one(&self.read).await? else {
+            return Ok(None);
+        };
+        if !user.active {
+            return Ok(None);
+        }
+        if token.last_used_at.is_none_or(|at| now - at > Duration::seconds(60)) {
+            api_tokens::Entity::update_many()
+                .col_expr(api_tokens::Column::LastUsedAt, Expr::value(now))
+                .filter(api_tokens::Column::Id.eq(token.id))
+                .exec(&self.write)
+                .await?;
+        }
+        let access = to_token(token).access;
+        Ok(Some((self.actor_for(&user, ip).await?, access)))
+    }
+}
+
+/// A valid Argon2 hash of a random string, for constant-time misses.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Yl5Q3wJ3pQ0WnZ0mNpjv2m3tZ2kF0o8yJ9w3aQq7v0E";
+
+/// Filters for listing users.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub q: Option<String>,
+    pub role: Option<Role>,
+}
+
+impl ScopedStore {
+    /// The actor's own API tokens.
+    pub async fn tokens_list(&self) -> StoreResult<Vec<ApiToken>> {
+        let user_id = self.actor.user_id.ok_or(StoreError::NotFound)?;
+        let rows = api_tokens::Entity::find()
+            .filter(api_tokens::Column::UserId.eq(user_id.0))
+            .order_by_desc(api_tokens::Column::CreatedAt)
+            .all(&self.store.read)
+            .await?;
+        Ok(rows.into_iter().map(to_token).collect())
+    }
+
+    /// Revokes one of the actor's own tokens.
+    pub async fn token_revoke(&self, id: ApiTokenId) -> StoreResult<ApiToken> {
+        let user_id = self.actor.user_id.ok_or(StoreError::NotFound)?;
+        let now = self.store.now();
+        let txn = self.store.write.begin().await?;
+        let before = api_tokens::Entity::find_by_id(id.0)
+            .filter(api_tokens::Column::UserId.eq(user_id.0))
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if before.revoked_at.is_some() {
+            return Ok(to_token(before));
+        }
+        api_tokens::Entity::update_many()
+            .col_expr(api_tokens::Column::RevokedAt, Expr::value(now))
+            .filter(api_tokens::Column::Id.eq(id.0))
+            .exec(&txn)
+            .await?;
+        let after = api_tokens::Entity::find_by_id(id.0)
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let (before, after) = (to_token(before), to_token(after));
+        append(
+            &txn,
+            &self.actor,
+            now,
+            AuditChange {
+                action: AuditAction::Update,
+                entity: "api_token",
+                entity_id: id.to_string(),
+                org_id: self.actor.org_id,
+                before: serde_json::to_value(&before).ok(),
+                after: serde_json::to_value(&after).ok(),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(after)
+    }
+
+    /// Users in scope.
+    pub async fn users_list(&self, filter: &UserFilter, page: Page) -> StoreResult<(Vec<User>, u64)> {
+        self.actor.require(Permission::ViewUsers)?;
+        let mut query = self.select::<users::Entity>();
+        if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            query = query.filter(
+                sea_orm::Condition::any()
+                    .add(users::Column::Username.contains(q))
+                    .add(users::Column::DisplayName.contains(q)),
+            );
+        }
+        if let Some(role) = filter.role {
+            query = query.filter(users::Column::Role.eq(role.as_str()));
+        }
+        let total = query.clone().count(&self.store.read).await?;
+        let rows = query
+            .order_by_asc(users::Column::Username)
+            .offset(page.offset())
+            .limit(page.per_page)
+            .all(&self.store.read)
+            .await?;
+        let items = rows.into_iter().map(to_user).collect::<StoreResult<Vec<_>>>()?;
+        Ok((items, total))
+    }
+
+    /// Creates an account in an organisation within scope.
+    pub async fn user_create(
+        &self,
+        input: UserForCreate,
+        idempotency: Option<(&IdempotencyClaim, &(dyn Fn(&User) -> StoredResponse + Sync))>,
+    ) -> StoreResult<User> {
+        self.actor.require(Permission::ManageUsers)?;
+        let password_hash = hash_password(&input.password)?;
+        let txn = self.store.write.begin().await?;
+        let org = orgs::Entity::find_by_id(input.org_id.0).one(&txn).await?;
+        if !org.is_some_and(|o| self.covers(&o.path)) {
+            let mut errors = FieldErrors::new();
+            errors.add("org_id", "所属组织不存在或不在您的管辖范围内");
+            return Err(errors.into());
+        }
+        let user = insert_user(&txn, &input, &password_hash, self.store.now())
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => {
+                    let mut errors = FieldErrors::new();
+                    errors.add("username", "该用户名已被使用");
+                    StoreError::Invalid(errors)
+                }
+                other => other,
+            })?;
+        append(
+            &txn,
+            &self.actor,
+            user.created_at,
+            AuditChange {
+                action: AuditAction::Create,
+                entity: "user",
+                entity_id: user.id.to_string(),
+                org_id: user.org_id,
+                before: None,
+                after: Some(user_audit_value(&user)?),
+            },
+        )
+        .await?;
+        if let Some((claim, render)) = idempotency {
+            self.idempotency_record(&txn, claim, render(&user)).await?;
+        }
+        txn.commit().await?;
+        Ok(user)
+    }
+}
+
+pub(crate) async fn insert_user<C: ConnectionTrait>(
+    conn: &C,
+    input: &UserForCreate,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<User> {
+    let id = UserId::new();
+    users::Entity::insert(users::ActiveModel {
+        id: Set(id.0),
+        username: Set(input.username.clone()),
+        display_name: Set(input.display_name.clone()),
+        role: Set(input.role.as_str().to_owned()),
+        org_id: Set(input.org_id.0),
+        password_hash: Set(password_hash.to_owned()),
+        failed_logins: Set(0),
+        locked_until: Set(None),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(User {
+        id,
+        username: input.username.clone(),
+        display_name: input.display_name.clone(),
+        role: input.role,
+        org_id: input.org_id,
+        active: true,
+        locked_until: None,
+        created_at: now,
+    })
+}

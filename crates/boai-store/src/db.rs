@@ -1,0 +1,135 @@
+//! Opening the database. The URL alone picks the backend: `sqlite://…` (file
+//! created if missing; WAL, `synchronous=FULL`, busy timeout, foreign keys on)
+//! or `postgres://…`.
+
+use crate::migrations::Migrator;
+use crate::StoreResult;
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlxSqliteConnector};
+use sea_orm_migration::MigratorTrait;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// The database, with a writer and readers.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) read: DatabaseConnection,
+    pub(crate) write: DatabaseConnection,
+    backend: Backend,
+    pub(crate) clock: Arc<dyn boai_domain::Clock>,
+}
+
+impl Store {
+    /// Connects to the database the URL names.
+    pub async fn connect(url: &str, clock: Arc<dyn boai_domain::Clock>) -> StoreResult<Store> {
+        if url.starts_with("sqlite:") {
+            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = path.split('?').next().unwrap_or(path);
+            if let Some(parent) = std::path::Path::new(path).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        crate::StoreError::Unavailable(DbErr::Custom(format!(
+                            "cannot create {}: {e}",
+                            parent.display()
+                        )))
+                    })?;
+                }
+            }
+            let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+                .map_err(|e| DbErr::Custom(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let write_pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await
+                .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)))?;
+            let read_pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await
+                .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)))?;
+            Ok(Store {
+                read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read_pool),
+                write: SqlxSqliteConnector::from_sqlx_sqlite_pool(write_pool),
+                backend: Backend::Sqlite,
+                clock,
+            })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let mut options = ConnectOptions::new(url.to_owned());
+            options
+                .max_connections(16)
+                .min_connections(1)
+                .connect_timeout(Duration::from_secs(5))
+                .acquire_timeout(Duration::from_secs(10))
+                .sqlx_logging(false);
+            let pool = Database::connect(options).await?;
+            Ok(Store {
+                read: pool.clone(),
+                write: pool,
+                backend: Backend::Postgres,
+                clock,
+            })
+        } else {
+            Err(crate::StoreError::Unavailable(DbErr::Custom(
+                "database URL must start with sqlite:// or postgres://".to_owned(),
+            )))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        Migrator::up(&self.write, None).await?;
+        Ok(())
+    }
+
+    /// Whether every migration has been applied.
+    pub async fn migrations_current(&self) -> StoreResult<bool> {
+        Ok(Migrator::get_pending_migrations(&self.read).await?.is_empty())
+    }
+
+    /// A cheap round trip to the database.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.read.ping().await?;
+        let _ = self.read.execute_unprepared("SELECT 1").await?;
+        Ok(())
+    }
+
+    pub fn clock(&self) -> &Arc<dyn boai_domain::Clock> {
+        &self.clock
+    }
+
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Closes the pools.
+    pub async fn close(self) {
+        let _ = self.read.close().await;
+        let _ = self.write.close().await;
+    }
+}

@@ -1,0 +1,183 @@
+//! The demo city: the society modelled on Jinan's, its 12 districts and
+//! counties, a few grassroots units each, and the demo accounts of
+//! CONTRACT.md. Seeding is deterministic (ids are UUID v5 of each code), runs
+//! in one transaction, is audited like any change, and happens only on a
+//! database that holds no organisation yet.
+
+use crate::accounts::{hash_password, insert_user};
+use crate::audit::{append, AuditChange};
+use crate::entities::{app_meta, orgs};
+use crate::orgs::insert_org;
+use crate::{Actor, Store, StoreError, StoreResult};
+use boai_domain::accounts::{Role, UserForCreate};
+use boai_domain::audit::AuditAction;
+use boai_domain::ids::OrgId;
+use boai_domain::orgs::{Org, OrgKind, OrgLevel};
+use boai_domain::scope::{child_path, root_path, Scope};
+use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, TransactionTrait};
+use uuid::Uuid;
+
+/// The namespace of the demo's deterministic ids.
+const DEMO_NAMESPACE: Uuid = Uuid::from_u128(0x6b6f_6169_2d64_656d_6f2d_6369_7479_0001);
+
+/// The city society.
+pub const CITY: (&str, &str) = ("JN", "济南市红十字会");
+
+/// The districts and counties: code, name, kind.
+pub const DISTRICTS: [(&str, &str, OrgKind); 12] = [
+    ("JN-LX", "历下区红十字会", OrgKind::District),
+    ("JN-SZ", "市中区红十字会", OrgKind::District),
+    ("JN-HY", "槐荫区红十字会", OrgKind::District),
+    ("JN-TQ", "天桥区红十字会", OrgKind::District),
+    ("JN-LC", "历城区红十字会", OrgKind::District),
+    ("JN-CQ", "长清区红十字会", OrgKind::District),
+    ("JN-ZQ", "章丘区红十字会", OrgKind::District),
+    ("JN-JY", "济阳区红十字会", OrgKind::District),
+    ("JN-LW", "莱芜区红十字会", OrgKind::District),
+    ("JN-GC", "钢城区红十字会", OrgKind::District),
+    ("JN-PY", "平阴县红十字会", OrgKind::County),
+    ("JN-SH", "商河县红十字会", OrgKind::County),
+];
+
+/// The units every district gets in the demo: code suffix, name pattern, kind.
+const UNITS: [(&str, &str, OrgKind); 4] = [
+    ("001", "{}第一社区红十字服务站", OrgKind::Community),
+    ("002", "{}实验学校红十字会", OrgKind::School),
+    ("003", "{}人民医院红十字会", OrgKind::Hospital),
+    ("004", "{}爱心企业红十字会", OrgKind::Enterprise),
+];
+
+/// The demo accounts: username, name, role, organisation code.
+pub const ACCOUNTS: [(&str, &str, Role, &str); 5] = [
+    ("admin", "系统管理员", Role::Admin, "JN"),
+    ("shi", "市会工作人员", Role::CityStaff, "JN"),
+    ("caiwu", "财务", Role::Finance, "JN"),
+    ("lixia", "历下区工作人员", Role::DistrictStaff, "JN-LX"),
+    ("supervisor", "监事", Role::Supervisor, "JN"),
+];
+
+/// The deterministic id of a demo organisation.
+pub fn org_id(code: &str) -> OrgId {
+    OrgId(Uuid::new_v5(&DEMO_NAMESPACE, code.as_bytes()))
+}
+
+/// The demo's organisations, parents first.
+pub fn demo_orgs(at: chrono::DateTime<chrono::Utc>) -> Vec<Org> {
+    let city_id = org_id(CITY.0);
+    let city_path = root_path(city_id);
+    let mut out = vec![Org {
+        id: city_id,
+        code: CITY.0.to_owned(),
+        name: CITY.1.to_owned(),
+        level: OrgLevel::City,
+        kind: OrgKind::Society,
+        parent_id: None,
+        path: city_path.clone(),
+        created_at: at,
+        updated_at: at,
+    }];
+    for (code, name, kind) in DISTRICTS {
+        let id = org_id(code);
+        let path = child_path(&city_path, id);
+        let place = name.trim_end_matches("红十字会");
+        out.push(Org {
+            id,
+            code: code.to_owned(),
+            name: name.to_owned(),
+            level: OrgLevel::District,
+            kind,
+            parent_id: Some(city_id),
+            path: path.clone(),
+            created_at: at,
+            updated_at: at,
+        });
+        for (suffix, pattern, unit_kind) in UNITS {
+            let unit_code = format!("{code}-{suffix}");
+            let unit_id = org_id(&unit_code);
+            out.push(Org {
+                id: unit_id,
+                code: unit_code,
+                name: pattern.replace("{}", place),
+                level: OrgLevel::Unit,
+                kind: unit_kind,
+                parent_id: Some(id),
+                path: child_path(&path, unit_id),
+                created_at: at,
+                updated_at: at,
+            });
+        }
+    }
+    out
+}
+
+/// Seeds the demo city if the database holds no organisation. Returns whether
+/// it seeded.
+pub async fn seed(store: &Store, password: &str) -> StoreResult<bool> {
+    let txn = store.write.begin().await?;
+    if orgs::Entity::find().count(&txn).await? > 0 {
+        return Ok(false);
+    }
+    let now = store.now();
+    let city_id = org_id(CITY.0);
+    let system = Actor {
+        user_id: None,
+        username: "system".to_owned(),
+        role: Role::Admin,
+        org_id: city_id,
+        scope: Scope {
+            org_id: city_id,
+            path: root_path(city_id),
+        },
+        ip: None,
+    };
+    for org in demo_orgs(now) {
+        insert_org(&txn, &org).await?;
+        append(
+            &txn,
+            &system,
+            now,
+            AuditChange {
+                action: AuditAction::Create,
+                entity: "org",
+                entity_id: org.id.to_string(),
+                org_id: org.id,
+                before: None,
+                after: Some(serde_json::to_value(&org).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+            },
+        )
+        .await?;
+    }
+    let password_hash = hash_password(password)?;
+    for (username, name, role, org_code) in ACCOUNTS {
+        let input = UserForCreate {
+            username: username.to_owned(),
+            display_name: name.to_owned(),
+            role,
+            org_id: org_id(org_code),
+            password: String::new(),
+        };
+        let user = insert_user(&txn, &input, &password_hash, now).await?;
+        append(
+            &txn,
+            &system,
+            now,
+            AuditChange {
+                action: AuditAction::Create,
+                entity: "user",
+                entity_id: user.id.to_string(),
+                org_id: user.org_id,
+                before: None,
+                after: Some(serde_json::to_value(&user).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+            },
+        )
+        .await?;
+    }
+    app_meta::Entity::insert(app_meta::ActiveModel {
+        key: Set("demo_seeded_at".to_owned()),
+        value: Set(now.to_rfc3339()),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(true)
+}

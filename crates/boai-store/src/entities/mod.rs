@@ -1,0 +1,12 @@
+//! SeaORM entities: one file per table. Ids are UUIDs, money integer fen,
+//! times UTC (microseconds). These types stay inside the store; other crates
+//! see the domain's records instead.
+
+pub mod api_tokens;
+pub mod app_meta;
+pub mod audit_head;
+pub mod audit_log;
+pub mod idempotency_keys;
+pub mod orgs;
+pub mod sessions;
+pub mod users;

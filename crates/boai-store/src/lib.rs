@@ -1,0 +1,28 @@
+//! Boai's database layer: one code path on SQLite and PostgreSQL.
+//!
+//! Rules:
+//! - Every query made on behalf of a user goes through [`ScopedStore`], which
+//!   adds the user's organisation subtree to it; there is no other way for the
+//!   web layer to read or write scoped records.
+//! - Every change writes its audit row in the same transaction.
+//! - On SQLite, writes go through a one-connection pool (one writer, no
+//!   `SQLITE_BUSY` upgrades), reads through a pool of readers; on PostgreSQL
+//!   both are the same pool.
+
+pub mod accounts;
+pub mod audit;
+mod db;
+pub mod demo;
+mod entities;
+mod error;
+pub mod idempotency;
+pub mod migrations;
+pub mod orgs;
+mod scoped;
+
+pub use db::{Backend, Store};
+pub use error::StoreError;
+pub use scoped::{Actor, Page, ScopedStore};
+
+/// The result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;

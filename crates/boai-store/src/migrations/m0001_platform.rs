@@ -1,0 +1,341 @@
+//! The platform's tables: organisations, users, sessions, API tokens, the
+//! audit trail and its head, idempotency records, installation facts.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m0001_platform"
+    }
+}
+
+#[derive(DeriveIden)]
+enum Orgs {
+    Table,
+    Id,
+    Code,
+    Name,
+    Level,
+    Kind,
+    ParentId,
+    Path,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Users {
+    Table,
+    Id,
+    Username,
+    DisplayName,
+    Role,
+    OrgId,
+    PasswordHash,
+    FailedLogins,
+    LockedUntil,
+    Active,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Sessions {
+    Table,
+    Id,
+    UserId,
+    CsrfToken,
+    CreatedAt,
+    LastSeenAt,
+}
+
+#[derive(DeriveIden)]
+enum ApiTokens {
+    Table,
+    Id,
+    UserId,
+    Name,
+    TokenHash,
+    Access,
+    CreatedAt,
+    ExpiresAt,
+    LastUsedAt,
+    RevokedAt,
+}
+
+#[derive(DeriveIden)]
+enum AuditLog {
+    Table,
+    Seq,
+    At,
+    ActorId,
+    ActorName,
+    Ip,
+    Action,
+    Entity,
+    EntityId,
+    OrgId,
+    Before,
+    After,
+    PrevHash,
+    Hash,
+}
+
+#[derive(DeriveIden)]
+enum AuditHead {
+    Table,
+    Id,
+    Seq,
+    Hash,
+}
+
+#[derive(DeriveIden)]
+enum IdempotencyKeys {
+    Table,
+    UserId,
+    Key,
+    RequestHash,
+    Status,
+    Body,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum AppMeta {
+    Table,
+    Key,
+    Value,
+}
+
+fn time(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name).timestamp_with_time_zone().not_null().to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Orgs::Table)
+                    .col(ColumnDef::new(Orgs::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Orgs::Code).string_len(32).not_null().unique_key())
+                    .col(ColumnDef::new(Orgs::Name).string_len(200).not_null())
+                    .col(ColumnDef::new(Orgs::Level).string_len(16).not_null())
+                    .col(ColumnDef::new(Orgs::Kind).string_len(32).not_null())
+                    .col(ColumnDef::new(Orgs::ParentId).uuid().null())
+                    .col(ColumnDef::new(Orgs::Path).string_len(400).not_null())
+                    .col(time(Orgs::CreatedAt))
+                    .col(time(Orgs::UpdatedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Orgs::Table, Orgs::ParentId)
+                            .to(Orgs::Table, Orgs::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("orgs_path")
+                    .table(Orgs::Table)
+                    .col(Orgs::Path)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("orgs_parent")
+                    .table(Orgs::Table)
+                    .col(Orgs::ParentId)
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(Users::Table)
+                    .col(ColumnDef::new(Users::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Users::Username).string_len(32).not_null().unique_key())
+                    .col(ColumnDef::new(Users::DisplayName).string_len(100).not_null())
+                    .col(ColumnDef::new(Users::Role).string_len(32).not_null())
+                    .col(ColumnDef::new(Users::OrgId).uuid().not_null())
+                    .col(ColumnDef::new(Users::PasswordHash).string_len(200).not_null())
+                    .col(ColumnDef::new(Users::FailedLogins).integer().not_null().default(0))
+                    .col(ColumnDef::new(Users::LockedUntil).timestamp_with_time_zone().null())
+                    .col(ColumnDef::new(Users::Active).boolean().not_null().default(true))
+                    .col(time(Users::CreatedAt))
+                    .col(time(Users::UpdatedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Users::Table, Users::OrgId)
+                            .to(Orgs::Table, Orgs::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("users_org")
+                    .table(Users::Table)
+                    .col(Users::OrgId)
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(Sessions::Table)
+                    .col(ColumnDef::new(Sessions::Id).string_len(64).not_null().primary_key())
+                    .col(ColumnDef::new(Sessions::UserId).uuid().not_null())
+                    .col(ColumnDef::new(Sessions::CsrfToken).string_len(64).not_null())
+                    .col(time(Sessions::CreatedAt))
+                    .col(time(Sessions::LastSeenAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Sessions::Table, Sessions::UserId)
+                            .to(Users::Table, Users::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("sessions_user")
+                    .table(Sessions::Table)
+                    .col(Sessions::UserId)
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(ApiTokens::Table)
+                    .col(ColumnDef::new(ApiTokens::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(ApiTokens::UserId).uuid().not_null())
+                    .col(ColumnDef::new(ApiTokens::Name).string_len(100).not_null())
+                    .col(
+                        ColumnDef::new(ApiTokens::TokenHash)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(ColumnDef::new(ApiTokens::Access).string_len(16).not_null())
+                    .col(time(ApiTokens::CreatedAt))
+                    .col(time(ApiTokens::ExpiresAt))
+                    .col(ColumnDef::new(ApiTokens::LastUsedAt).timestamp_with_time_zone().null())
+                    .col(ColumnDef::new(ApiTokens::RevokedAt).timestamp_with_time_zone().null())
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(ApiTokens::Table, ApiTokens::UserId)
+                            .to(Users::Table, Users::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("api_tokens_user")
+                    .table(ApiTokens::Table)
+                    .col(ApiTokens::UserId)
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(AuditLog::Table)
+                    .col(ColumnDef::new(AuditLog::Seq).big_integer().not_null().primary_key())
+                    .col(time(AuditLog::At))
+                    .col(ColumnDef::new(AuditLog::ActorId).uuid().null())
+                    .col(ColumnDef::new(AuditLog::ActorName).string_len(100).not_null())
+                    .col(ColumnDef::new(AuditLog::Ip).string_len(64).null())
+                    .col(ColumnDef::new(AuditLog::Action).string_len(16).not_null())
+                    .col(ColumnDef::new(AuditLog::Entity).string_len(32).not_null())
+                    .col(ColumnDef::new(AuditLog::EntityId).string_len(100).not_null())
+                    .col(ColumnDef::new(AuditLog::OrgId).uuid().null())
+                    .col(ColumnDef::new(AuditLog::Before).text().null())
+                    .col(ColumnDef::new(AuditLog::After).text().null())
+                    .col(ColumnDef::new(AuditLog::PrevHash).string_len(64).not_null())
+                    .col(ColumnDef::new(AuditLog::Hash).string_len(64).not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("audit_log_org")
+                    .table(AuditLog::Table)
+                    .col(AuditLog::OrgId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("audit_log_entity")
+                    .table(AuditLog::Table)
+                    .col(AuditLog::Entity)
+                    .col(AuditLog::EntityId)
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(AuditHead::Table)
+                    .col(ColumnDef::new(AuditHead::Id).integer().not_null().primary_key())
+                    .col(ColumnDef::new(AuditHead::Seq).big_integer().not_null())
+                    .col(ColumnDef::new(AuditHead::Hash).string_len(64).not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .exec_stmt(
+                Query::insert()
+                    .into_table(AuditHead::Table)
+                    .columns([AuditHead::Id, AuditHead::Seq, AuditHead::Hash])
+                    .values_panic([1.into(), 0i64.into(), boai_domain::audit::GENESIS_HASH.into()])
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(IdempotencyKeys::Table)
+                    .col(ColumnDef::new(IdempotencyKeys::UserId).uuid().not_null())
+                    .col(ColumnDef::new(IdempotencyKeys::Key).string_len(200).not_null())
+                    .col(ColumnDef::new(IdempotencyKeys::RequestHash).string_len(64).not_null())
+                    .col(ColumnDef::new(IdempotencyKeys::Status).integer().not_null())
+                    .col(ColumnDef::new(IdempotencyKeys::Body).text().not_null())
+                    .col(time(IdempotencyKeys::CreatedAt))
+                    .primary_key(Index::create().col(IdempotencyKeys::UserId).col(IdempotencyKeys::Key))
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(AppMeta::Table)
+                    .col(ColumnDef::new(AppMeta::Key).string_len(64).not_null().primary_key())
+                    .col(ColumnDef::new(AppMeta::Value).text().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,16 @@
+//! Forward-only migrations, the same on SQLite and PostgreSQL (written with
+//! sea-query's schema builder, never backend-specific SQL). A migration once
+//! released is never edited: add a new one.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_platform;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_platform::Migration)]
+    }
+}

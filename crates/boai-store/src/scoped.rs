@@ -1,0 +1,112 @@
+//! The one place data scope is enforced. [`ScopedStore`] carries the acting
+//! user; every read it offers filters by the user's organisation subtree and
+//! every write checks that the record lands inside it. Out-of-scope records
+//! are reported as [`StoreError::NotFound`](crate::StoreError::NotFound), never
+//! as forbidden, so a probe learns nothing.
+
+use crate::entities::orgs;
+use crate::{Store, StoreError, StoreResult};
+use boai_domain::accounts::{Permission, Role};
+use boai_domain::ids::{OrgId, UserId};
+use boai_domain::scope::Scope;
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
+
+/// Who is acting, from where, within which subtree.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// `None` for the system itself (migrations, demo seeding).
+    pub user_id: Option<UserId>,
+    pub username: String,
+    pub role: Role,
+    pub org_id: OrgId,
+    pub scope: Scope,
+    pub ip: Option<String>,
+}
+
+impl Actor {
+    /// Fails with [`StoreError::Forbidden`] unless the role grants `permission`.
+    pub fn require(&self, permission: Permission) -> StoreResult<()> {
+        if self.role.can(permission) {
+            Ok(())
+        } else {
+            Err(StoreError::Forbidden)
+        }
+    }
+}
+
+/// A page request: 1-based page, at most 100 per page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl Page {
+    pub const MAX_PER_PAGE: u64 = 100;
+
+    /// Clamps the numbers a client sent into range.
+    pub fn new(page: Option<u64>, per_page: Option<u64>) -> Page {
+        Page {
+            page: page.unwrap_or(1).max(1),
+            per_page: per_page.unwrap_or(20).clamp(1, Self::MAX_PER_PAGE),
+        }
+    }
+
+    pub fn offset(&self) -> u64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page::new(None, None)
+    }
+}
+
+/// A table whose rows belong to an organisation.
+pub(crate) trait OrgOwned: EntityTrait {
+    fn org_column() -> Self::Column;
+}
+
+/// The store as seen by one actor.
+#[derive(Debug, Clone)]
+pub struct ScopedStore {
+    pub(crate) store: Store,
+    pub(crate) actor: Actor,
+}
+
+impl Store {
+    /// The store as `actor` may see it.
+    pub fn scoped(&self, actor: Actor) -> ScopedStore {
+        ScopedStore {
+            store: self.clone(),
+            actor,
+        }
+    }
+}
+
+impl ScopedStore {
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The ids of the organisations in scope, as a subquery.
+    pub(crate) fn subtree(&self) -> SelectStatement {
+        Query::select()
+            .column(orgs::Column::Id)
+            .from(orgs::Entity)
+            .and_where(Expr::col(orgs::Column::Path).like(format!("{}%", self.actor.scope.path)))
+            .to_owned()
+    }
+
+    /// `E::find()` restricted to the actor's subtree.
+    pub(crate) fn select<E: OrgOwned>(&self) -> Select<E> {
+        E::find().filter(E::org_column().in_subquery(self.subtree()))
+    }
+
+    /// Whether an organisation path lies within scope.
+    pub(crate) fn covers(&self, org_path: &str) -> bool {
+        self.actor.scope.contains_path(org_path)
+    }
+}

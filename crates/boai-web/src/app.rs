@@ -1,0 +1,223 @@
+//! Assembling the application: state, router, middleware (security headers,
+//! metrics, body limit, tracing, panic → 500) and serving with graceful
+//! shutdown. Built from a config and a listener so tests can run many apps
+//! side by side on port 0.
+
+use crate::auth;
+use crate::rate_limit::ClientLimiter;
+use crate::{api, audit, health, orgs, pages, users};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{header, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use boai_store::accounts::{LockoutPolicy, SessionPolicy};
+use boai_store::Store;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+/// What the web layer is configured with.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub lockout_threshold: i32,
+    pub lockout_minutes: i64,
+    pub login_rate_per_minute: u32,
+    pub token_days: i64,
+    pub secure_cookies: bool,
+    pub max_body_bytes: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            lockout_threshold: 5,
+            lockout_minutes: 15,
+            login_rate_per_minute: 60,
+            token_days: 90,
+            secure_cookies: false,
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+impl WebConfig {
+    pub fn session_policy(&self) -> SessionPolicy {
+        SessionPolicy {
+            idle: chrono::Duration::minutes(self.session_idle_minutes),
+            absolute: chrono::Duration::hours(self.session_absolute_hours),
+        }
+    }
+
+    pub fn lockout_policy(&self) -> LockoutPolicy {
+        LockoutPolicy {
+            threshold: self.lockout_threshold.clamp(1, 10),
+            duration: chrono::Duration::minutes(self.lockout_minutes),
+        }
+    }
+
+    pub fn token_lifetime(&self) -> chrono::Duration {
+        chrono::Duration::days(self.token_days)
+    }
+}
+
+/// Shared state of one running app.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Store,
+    pub config: WebConfig,
+    /// Set once migrations and demo seeding are done.
+    pub ready: AtomicBool,
+    pub login_limiter: ClientLimiter,
+    pub metrics: PrometheusHandle,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(store: Store, config: WebConfig) -> AppState {
+        AppState(Arc::new(Inner {
+            login_limiter: ClientLimiter::per_minute(config.login_rate_per_minute),
+            store,
+            config,
+            ready: AtomicBool::new(false),
+            metrics: metrics_handle(),
+        }))
+    }
+
+    /// Marks the app ready for `/healthz`.
+    pub fn set_ready(&self) {
+        self.ready.store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// One process-wide Prometheus recorder (metrics macros are global).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                   object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+async fn track_metrics(request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "path" => path.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "path" => path)
+        .record(start.elapsed().as_secs_f64());
+    response
+}
+
+/// The whole router.
+pub fn build_router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
+        .route("/static/app.css", get(pages::stylesheet))
+        .route("/lang/{lang}", get(pages::set_lang))
+        .route("/login", get(auth::pages::login_form).post(auth::pages::login_submit))
+        .route("/logout", post(auth::pages::logout))
+        .route("/dashboard", get(pages::dashboard))
+        .route("/m/{module}", get(pages::module_placeholder))
+        .route("/orgs", get(orgs::pages::tree).post(orgs::pages::create))
+        .route("/orgs/list", get(orgs::pages::list))
+        .route("/orgs/new", get(orgs::pages::new_form))
+        .route("/orgs/{id}", get(orgs::pages::detail))
+        .route("/users", get(users::page))
+        .route("/audit", get(audit::page))
+        .route(
+            "/account/tokens",
+            get(auth::pages::tokens).post(auth::pages::token_create),
+        )
+        .route("/account/tokens/{id}/revoke", post(auth::pages::token_revoke))
+        .route("/api/openapi.json", get(api::openapi::openapi_json))
+        .route("/api/v1/auth/token", post(auth::api::token))
+        .route("/api/v1/auth/tokens", get(auth::api::tokens_list))
+        .route("/api/v1/auth/tokens/{id}", delete(auth::api::token_revoke))
+        .route("/api/v1/me", get(auth::api::me))
+        .route("/api/v1/orgs", get(orgs::api::list).post(orgs::api::create))
+        .route("/api/v1/orgs/{id}", get(orgs::api::get))
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route("/api/v1/audit", get(audit::list))
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn(track_metrics))
+        .layer(middleware::from_fn(security_headers))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::new())
+        .with_state(state)
+}
+
+async fn fallback(request: Request) -> Response {
+    use axum::response::IntoResponse;
+    if request.uri().path().starts_with("/api/") {
+        crate::ApiError::NotFound.into_response()
+    } else {
+        crate::PageError::Api(crate::ApiError::NotFound).into_response()
+    }
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = build_router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,201 @@
+//! Errors answered to clients. API errors are RFC 9457
+//! `application/problem+json` with a stable `type`, a Chinese `title`, and
+//! per-field `errors` where input was bad; page errors are an HTML page (or a
+//! redirect to sign-in). The full cause chain is logged, never sent.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use boai_domain::validation::FieldErrors;
+use boai_store::StoreError;
+use serde_json::json;
+
+/// An error answered by the JSON API.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("unauthenticated")]
+    Unauthorized,
+    #[error("forbidden")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("validation failed: {0}")]
+    Validation(FieldErrors),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("idempotency key reused with a different request")]
+    IdempotencyMismatch,
+    #[error("account locked")]
+    Locked,
+    #[error("rate limited")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("service unavailable")]
+    Unavailable(#[source] Option<StoreError>),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "需要登录或有效的访问令牌"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "无权执行此操作"),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not-found", "记录不存在"),
+            ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation", "输入有误"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "请求格式有误"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "与现有记录冲突"),
+            ApiError::IdempotencyMismatch => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "幂等键已用于另一个请求",
+            ),
+            ApiError::Locked => (StatusCode::LOCKED, "account-locked", "账户因多次登录失败已被暂时锁定"),
+            ApiError::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "请求过于频繁, 请稍后再试",
+            ),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "请求体过大"),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "服务暂不可用, 请稍后再试",
+            ),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "服务器内部错误"),
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        match self {
+            ApiError::Forbidden(why) => Some((*why).to_owned()),
+            ApiError::BadRequest(why) | ApiError::Conflict(why) => Some(why.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The stable `type` URI of a problem.
+pub fn problem_type(slug: &str) -> String {
+    format!("https://boai.example/problems/{slug}")
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Forbidden => ApiError::Forbidden("您的角色无权执行此操作"),
+            StoreError::Invalid(errors) => ApiError::Validation(errors),
+            StoreError::Conflict(why) => ApiError::Conflict(why),
+            err @ StoreError::Unavailable(_) => ApiError::Unavailable(Some(err)),
+            StoreError::Corrupt(why) => ApiError::Internal(why),
+        }
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        ApiError::Validation(errors)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, slug, title) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(error = ?anyhow::Error::new(self_chain(&self)), "request failed");
+        }
+        let mut body = json!({
+            "type": problem_type(slug),
+            "title": title,
+            "status": status.as_u16(),
+        });
+        if let Some(detail) = self.detail() {
+            body["detail"] = json!(detail);
+        }
+        if let ApiError::Validation(errors) = &self {
+            body["errors"] = json!(errors);
+        }
+        let mut response = (status, body.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let ApiError::TooManyRequests { retry_after_secs } = self {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(1).to_string()) {
+                headers.insert(header::RETRY_AFTER, v);
+            }
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// A printable copy of an error and its causes, for logging.
+fn self_chain(err: &(dyn std::error::Error + 'static)) -> ErrorChain {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(cause) = source {
+        parts.push(cause.to_string());
+        source = cause.source();
+    }
+    ErrorChain(parts.join(": "))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ErrorChain(String);
+
+/// An error answered on a page.
+#[derive(Debug)]
+pub enum PageError {
+    /// Not signed in: go to the sign-in page, then come back.
+    SignIn {
+        next: String,
+    },
+    Api(ApiError),
+}
+
+impl From<StoreError> for PageError {
+    fn from(err: StoreError) -> Self {
+        PageError::Api(err.into())
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(err: ApiError) -> Self {
+        PageError::Api(err)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::SignIn { next } => {
+                Redirect::to(&format!("/login?next={}", crate::components::list::urlencode(&next))).into_response()
+            }
+            PageError::Api(err) => {
+                let (status, _, title) = err.parts();
+                if status.is_server_error() {
+                    tracing::error!(error = ?anyhow::Error::new(self_chain(&err)), "page failed");
+                }
+                let retry = match err {
+                    ApiError::TooManyRequests { retry_after_secs } => Some(retry_after_secs.max(1)),
+                    _ => None,
+                };
+                let mut response = (status, crate::pages::error_page(status.as_u16(), title)).into_response();
+                if let Some(secs) = retry {
+                    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                        response.headers_mut().insert(header::RETRY_AFTER, v);
+                    }
+                }
+                response
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Simplified Chinese first, English second. Messages are keyed; a key
+//! missing from the table is shown as itself so a gap is visible, not silent.
+//! The language comes from the `boai_lang` cookie (`zh` or `en`).
+//! Why a table and not Fluent: see docs/decisions/0003-i18n-table.md.
+
+use axum::http::request::Parts;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn from_parts(parts: &Parts) -> Lang {
+        match crate::auth::cookie(parts, "boai_lang").as_deref() {
+            Some("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// (key, 中文, English)
+const MESSAGES: &[(&str, &str, &str)] = &[
+    ("app.name", "博爱", "Boai"),
+    (
+        "app.tagline",
+        "每一分钱可追溯, 每一个数字可对账, 每一条公开记录可验证",
+        "Every fen traceable, every figure reconciles, every public record verifiable",
+    ),
+    ("nav.menu", "菜单", "Menu"),
+    ("nav.dashboard", "工作台", "Dashboard"),
+    ("nav.orgs", "组织", "Organisations"),
+    ("nav.fundraising", "募捐", "Fundraising"),
+    ("nav.funds", "资金", "Funds"),
+    ("nav.transparency", "公开透明", "Transparency"),
+    ("nav.relief", "人道救助", "Relief"),
+    ("nav.registries", "三献", "Donor registries"),
+    ("nav.training", "应急救护", "First-aid training"),
+    ("nav.emergency", "应急救援", "Emergency response"),
+    ("nav.volunteers", "志愿服务", "Volunteers"),
+    ("nav.governance", "治理", "Governance"),
+    ("nav.opendata", "数据共享", "Open data"),
+    ("nav.system", "系统", "System"),
+    ("nav.audit", "审计日志", "Audit trail"),
+    ("nav.users", "用户", "Users"),
+    ("nav.tokens", "API 令牌", "API tokens"),
+    ("nav.soon", "建设中", "coming"),
+    ("auth.login", "登录", "Sign in"),
+    ("auth.logout", "退出", "Sign out"),
+    ("auth.username", "用户名", "Username"),
+    ("auth.password", "密码", "Password"),
+    ("auth.bad_credentials", "用户名或密码错误", "Wrong username or password"),
+    (
+        "auth.locked",
+        "登录失败次数过多, 账户已被暂时锁定, 请稍后再试",
+        "Too many failed sign-ins: the account is locked for a while",
+    ),
+    (
+        "auth.expired",
+        "登录表单已过期, 请重试",
+        "The sign-in form expired; please try again",
+    ),
+    ("common.search", "搜索", "Search"),
+    ("common.export", "导出 Excel", "Export to Excel"),
+    ("common.prev", "上一页", "Previous"),
+    ("common.next", "下一页", "Next"),
+    ("common.total", "共", "Total"),
+    ("common.save", "保存", "Save"),
+    ("common.create", "新建", "New"),
+    ("common.none", "暂无记录", "Nothing here yet"),
+    ("common.all", "全部", "All"),
+    ("common.filter", "筛选", "Filter"),
+    ("home.public", "公众服务", "For the public"),
+    ("home.staff", "工作人员入口", "Staff sign-in"),
+    ("orgs.tree", "组织树", "Organisation tree"),
+    ("orgs.list", "组织列表", "Organisation list"),
+    ("orgs.new", "新建组织", "New organisation"),
+    ("orgs.name", "名称", "Name"),
+    ("orgs.code", "代码", "Code"),
+    ("orgs.level", "层级", "Level"),
+    ("orgs.kind", "类型", "Kind"),
+    ("orgs.parent", "上级组织", "Parent"),
+    ("orgs.children", "下级组织", "Children"),
+    ("orgs.by_district", "各区县基层组织数", "Grassroots units by district"),
+    ("audit.title", "审计日志", "Audit trail"),
+    ("audit.at", "时间", "Time"),
+    ("audit.actor", "操作人", "Who"),
+    ("audit.action", "操作", "Action"),
+    ("audit.entity", "对象", "Record"),
+    ("audit.ip", "来源地址", "From"),
+    ("audit.change", "变更内容", "Change"),
+    ("users.title", "用户", "Users"),
+    ("users.role", "角色", "Role"),
+    ("users.display_name", "姓名", "Name"),
+    ("users.org", "所属组织", "Organisation"),
+    ("tokens.title", "API 令牌", "API tokens"),
+    ("tokens.new", "新建令牌", "New token"),
+    ("tokens.revoke", "撤销", "Revoke"),
+    (
+        "tokens.shown_once",
+        "请立即复制此令牌, 它只显示这一次",
+        "Copy this token now: it is shown only once",
+    ),
+    (
+        "module.soon",
+        "该模块尚未上线, 正在建设中。",
+        "This module is not built yet.",
+    ),
+];
+
+/// The message for `key` in `lang`.
+pub fn t<'a>(lang: Lang, key: &'a str) -> &'a str {
+    MESSAGES
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, zh, en)| match lang {
+            Lang::Zh => *zh,
+            Lang::En => *en,
+        })
+        .unwrap_or(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_both_languages_and_is_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for (key, zh, en) in MESSAGES {
+            assert!(seen.insert(*key), "duplicate key {key}");
+            assert!(!zh.is_empty() && !en.is_empty(), "{key}");
+        }
+        assert_eq!(t(Lang::Zh, "nav.orgs"), "组织");
+        assert_eq!(t(Lang::En, "nav.orgs"), "Organisations");
+    }
+}

@@ -1,0 +1,21 @@
+//! Boai's HTTP layer: the router, server-rendered pages, the JSON API and
+//! authentication. Handlers are thin: they resolve who is calling (`auth`),
+//! turn input into domain types, call the store through a
+//! [`ScopedStore`](boai_store::ScopedStore), and render. Pages and API
+//! handlers of a module live side by side in a folder named after it.
+
+pub mod api;
+mod app;
+mod audit;
+pub mod auth;
+pub mod components;
+mod error;
+mod health;
+pub mod i18n;
+mod orgs;
+mod pages;
+pub mod rate_limit;
+mod users;
+
+pub use app::{build_router, serve, AppState, WebConfig};
+pub use error::{ApiError, PageError};

@@ -1,0 +1,289 @@
+//! Pages shared by every module: the layout (navigation for all eleven
+//! modules, language switch, the signed-in user), the public home page, the
+//! dashboard, placeholders for modules not built yet, and the error page.
+
+use crate::auth::{MaybeCaller, PageUser, SignedIn};
+use crate::components::chart::{Bar, BarChart};
+use crate::i18n::{t, Lang};
+use crate::PageError;
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use boai_domain::orgs::OrgLevel;
+use boai_store::orgs::OrgFilter;
+use boai_store::Page;
+
+/// One entry of the navigation.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: String,
+    pub active: bool,
+    pub built: bool,
+}
+
+/// The eleven modules of PRODUCT.md: (path key, message key, href, built).
+const MODULES: [(&str, &str, &str, bool); 11] = [
+    ("orgs", "nav.orgs", "/orgs", true),
+    ("fundraising", "nav.fundraising", "/m/fundraising", false),
+    ("funds", "nav.funds", "/m/funds", false),
+    ("transparency", "nav.transparency", "/m/transparency", false),
+    ("relief", "nav.relief", "/m/relief", false),
+    ("registries", "nav.registries", "/m/registries", false),
+    ("training", "nav.training", "/m/training", false),
+    ("emergency", "nav.emergency", "/m/emergency", false),
+    ("volunteers", "nav.volunteers", "/m/volunteers", false),
+    ("governance", "nav.governance", "/m/governance", false),
+    ("opendata", "nav.opendata", "/m/opendata", false),
+];
+
+/// What every page's frame needs.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub lang: Lang,
+    pub title: String,
+    pub user: Option<UserBadge>,
+    pub csrf: String,
+    pub nav: Vec<NavItem>,
+    pub system_nav: Vec<NavItem>,
+    pub path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserBadge {
+    pub display_name: String,
+    pub role: String,
+}
+
+impl Layout {
+    pub fn new(lang: Lang, title: impl Into<String>, path: &str, identity: Option<&crate::auth::Identity>) -> Layout {
+        let section = path
+            .trim_start_matches('/')
+            .trim_start_matches("m/")
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        let nav = MODULES
+            .iter()
+            .map(|(key, label, href, built)| NavItem {
+                href,
+                label: t(lang, label).to_owned(),
+                active: *key == section,
+                built: *built,
+            })
+            .collect();
+        let system_nav = match identity {
+            Some(id) => {
+                let mut items = Vec::new();
+                let role = id.actor.role;
+                use boai_domain::accounts::Permission;
+                if role.can(Permission::ViewAudit) {
+                    items.push(NavItem {
+                        href: "/audit",
+                        label: t(lang, "nav.audit").to_owned(),
+                        active: section == "audit",
+                        built: true,
+                    });
+                }
+                if role.can(Permission::ViewUsers) {
+                    items.push(NavItem {
+                        href: "/users",
+                        label: t(lang, "nav.users").to_owned(),
+                        active: section == "users",
+                        built: true,
+                    });
+                }
+                items.push(NavItem {
+                    href: "/account/tokens",
+                    label: t(lang, "nav.tokens").to_owned(),
+                    active: section == "account",
+                    built: true,
+                });
+                items
+            }
+            None => Vec::new(),
+        };
+        Layout {
+            lang,
+            title: title.into(),
+            user: identity.map(|id| UserBadge {
+                display_name: id.display_name().to_owned(),
+                role: id.actor.role.label_zh().to_owned(),
+            }),
+            csrf: identity.map(|id| id.csrf_token().to_owned()).unwrap_or_default(),
+            nav,
+            system_nav,
+            path: path.to_owned(),
+        }
+    }
+
+    pub fn t<'a>(&self, key: &'a str) -> &'a str {
+        t(self.lang, key)
+    }
+}
+
+/// Renders a template into an HTML response (500 on a template bug).
+pub fn render(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "页面渲染失败").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    status: u16,
+    message: String,
+}
+
+/// The HTML of an error page.
+pub fn error_page(status: u16, message: &str) -> Html<String> {
+    let page = ErrorPage {
+        layout: Layout::new(Lang::Zh, format!("{status}"), "/", None),
+        status,
+        message: message.to_owned(),
+    };
+    Html(page.render().unwrap_or_else(|_| message.to_owned()))
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+}
+
+pub async fn home(headers: HeaderMap, MaybeCaller(caller): MaybeCaller) -> Response {
+    let lang = lang_of(&headers);
+    render(&HomePage {
+        layout: Layout::new(lang, t(lang, "app.name"), "/", caller.as_ref()),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    org_count: u64,
+    unit_count: u64,
+    chart_svg: String,
+}
+
+pub async fn dashboard(headers: HeaderMap, user: PageUser<SignedIn>) -> Result<Response, PageError> {
+    let lang = lang_of(&headers);
+    let tree = user.store.orgs_tree().await?;
+    let districts: Vec<_> = tree.iter().filter(|o| o.level == OrgLevel::District).collect();
+    let bars = districts
+        .iter()
+        .map(|d| Bar {
+            label: d.name.trim_end_matches("红十字会").to_owned(),
+            value: i64::try_from(tree.iter().filter(|u| u.parent_id == Some(d.id)).count()).unwrap_or(i64::MAX),
+        })
+        .collect();
+    let chart = BarChart {
+        title: t(lang, "orgs.by_district").to_owned(),
+        unit: "个".to_owned(),
+        bars,
+    };
+    let (_, unit_count) = user
+        .store
+        .orgs_list(
+            &OrgFilter {
+                level: Some(OrgLevel::Unit),
+                ..OrgFilter::default()
+            },
+            Page::new(Some(1), Some(1)),
+        )
+        .await?;
+    Ok(render(&DashboardPage {
+        layout: Layout::new(lang, t(lang, "nav.dashboard"), "/dashboard", Some(&user.identity)),
+        org_count: tree.len() as u64,
+        unit_count,
+        chart_svg: chart.to_svg(),
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "module.html")]
+struct ModulePage {
+    layout: Layout,
+    name: String,
+}
+
+pub async fn module_placeholder(
+    headers: HeaderMap,
+    Path(module): Path<String>,
+    MaybeCaller(caller): MaybeCaller,
+) -> Result<Response, PageError> {
+    let lang = lang_of(&headers);
+    let Some((_, label, _, _)) = MODULES.iter().find(|(key, _, _, built)| *key == module && !built) else {
+        return Err(crate::ApiError::NotFound.into());
+    };
+    let name = t(lang, label).to_owned();
+    Ok(render(&ModulePage {
+        layout: Layout::new(lang, name.clone(), &format!("/m/{module}"), caller.as_ref()),
+        name,
+    }))
+}
+
+#[derive(serde::Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// Switches the language and goes back.
+pub async fn set_lang(Path(lang): Path<String>, Query(q): Query<NextQuery>) -> Response {
+    let value = if lang == "en" { "en" } else { "zh" };
+    let next = safe_next(q.next.as_deref());
+    let mut response = Redirect::to(&next).into_response();
+    if let Ok(cookie) = format!("boai_lang={value}; Path=/; Max-Age=31536000; SameSite=Lax").parse() {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// A local path to go to after an action; anything else becomes `/dashboard`.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/dashboard".to_owned(),
+    }
+}
+
+/// The page language from the request's cookie.
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    let is_en = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|pair| pair.trim() == "boai_lang=en");
+    if is_en {
+        Lang::En
+    } else {
+        Lang::Zh
+    }
+}
+
+pub async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.css"),
+    )
+}
+
+/// A time as shown on pages: China Standard Time, to the minute.
+pub fn china_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    match chrono::FixedOffset::east_opt(8 * 3600) {
+        Some(cst) => at.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string(),
+        None => at.format("%Y-%m-%d %H:%M UTC").to_string(),
+    }
+}

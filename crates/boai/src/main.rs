@@ -1,0 +1,250 @@
+//! `boai`: the command line. Parsing and wiring only; everything it does is
+//! a call into the store or the web crate.
+
+mod settings;
+
+use anyhow::{bail, Context};
+use boai_domain::SystemClock;
+use boai_store::audit::AuditVerdict;
+use boai_store::Store;
+use clap::{Parser, Subcommand};
+use settings::Settings;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "boai",
+    version,
+    about = "博爱 Boai: the platform a city Red Cross society runs on"
+)]
+struct Cli {
+    /// A TOML settings file (see `boai print-config`).
+    #[arg(long, global = true, env = "BOAI_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first).
+    Serve {
+        /// Seed the demo city if the database is empty.
+        #[arg(long)]
+        demo: bool,
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        listen: Option<String>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Apply database migrations.
+    Migrate {
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Fill an empty database with the demo city.
+    Demo {
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Print a documented example configuration.
+    PrintConfig,
+    /// Audit-trail commands.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain of the audit trail.
+    Verify {
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut settings = match Settings::load(cli.config.as_ref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("boai: bad configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Command::PrintConfig = cli.command {
+        print!("{}", settings::EXAMPLE);
+        return ExitCode::SUCCESS;
+    }
+    init_logging(&settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("boai: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, &mut settings)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("boai: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if settings.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open(settings: &Settings) -> anyhow::Result<Store> {
+    let url = settings.database_url();
+    let store = Store::connect(&url, Arc::new(SystemClock))
+        .await
+        .context("cannot open the database")?;
+    store.migrate().await.context("migrations failed")?;
+    Ok(store)
+}
+
+fn demo_password() -> String {
+    std::env::var("BOAI_DEMO_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "boai-demo".to_owned())
+}
+
+async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve {
+            demo,
+            database_url,
+            listen,
+            data_dir,
+        } => {
+            if let Some(url) = database_url {
+                settings.database_url = Some(url);
+            }
+            if let Some(listen) = listen {
+                settings.listen = listen;
+            }
+            if let Some(dir) = data_dir {
+                settings.data_dir = dir;
+            }
+            serve(settings, demo).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { database_url } => {
+            if let Some(url) = database_url {
+                settings.database_url = Some(url);
+            }
+            let store = open(settings).await?;
+            println!("migrations applied ({})", store.backend().as_str());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { database_url } => {
+            if let Some(url) = database_url {
+                settings.database_url = Some(url);
+            }
+            let store = open(settings).await?;
+            if boai_store::demo::seed(&store, &demo_password()).await? {
+                println!(
+                    "demo city seeded: {} organisations, accounts {}",
+                    boai_store::demo::demo_orgs(chrono::Utc::now()).len(),
+                    boai_store::demo::ACCOUNTS
+                        .iter()
+                        .map(|a| a.0)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                bail!("the database already holds data; the demo seeds only an empty database")
+            }
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { database_url },
+        } => {
+            if let Some(url) = database_url {
+                settings.database_url = Some(url);
+            }
+            let store = open(settings).await?;
+            let verdict = store
+                .verify_audit(|done, of| eprint!("\rchecked {done} of {of} audit rows"))
+                .await?;
+            eprintln!();
+            match verdict {
+                AuditVerdict::Intact { rows } => {
+                    println!("audit trail intact: {rows} rows, every hash and link checked");
+                    Ok(ExitCode::SUCCESS)
+                }
+                AuditVerdict::Broken(why) => {
+                    println!("audit trail BROKEN: {why}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::PrintConfig => Ok(ExitCode::SUCCESS),
+    }
+}
+
+async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create the data folder {}", settings.data_dir.display()))?;
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let url = settings.database_url();
+    let store = Store::connect(&url, Arc::new(SystemClock))
+        .await
+        .context("cannot open the database")?;
+    let state = boai_web::AppState::new(store.clone(), settings.web_config());
+    tracing::info!(listen = %settings.listen, backend = store.backend().as_str(), "boai starting");
+    let server = tokio::spawn(boai_web::serve(listener, state.clone(), shutdown_signal()));
+    store.migrate().await.context("migrations failed")?;
+    if demo && boai_store::demo::seed(&store, &demo_password()).await? {
+        tracing::info!("demo city seeded");
+    }
+    state.set_ready();
+    tracing::info!("ready");
+    server.await.context("server task failed")?.context("server failed")?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,162 @@
+//! Typed settings: defaults → a TOML file (`--config` or `BOAI_CONFIG`) →
+//! `BOAI_…` environment variables → command-line flags. Secrets are never
+//! printed or logged.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// `sqlite:///abs/path/boai.db`, `sqlite://relative.db` or `postgres://user@host:port/db`.
+    pub database_url: Option<String>,
+    /// Address to listen on.
+    pub listen: String,
+    /// Folder for the SQLite database, keys and files.
+    pub data_dir: PathBuf,
+    /// `text` or `json` logs on stderr.
+    pub log_format: String,
+    /// Log filter, e.g. `info` or `boai=debug,info`.
+    pub log_level: String,
+    /// Minutes of inactivity after which a browser session ends.
+    pub session_idle_minutes: i64,
+    /// Hours after sign-in at which a browser session ends regardless.
+    pub session_absolute_hours: i64,
+    /// Consecutive failed sign-ins that lock an account (at most 10).
+    pub lockout_threshold: i32,
+    /// Minutes an account stays locked.
+    pub lockout_minutes: i64,
+    /// Sign-in attempts per minute per client address (at least 60).
+    pub login_rate_per_minute: u32,
+    /// Days an API token lives.
+    pub token_days: i64,
+    /// Mark cookies `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: None,
+            listen: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("./data"),
+            log_format: "text".to_owned(),
+            log_level: "info".to_owned(),
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            lockout_threshold: 5,
+            lockout_minutes: 15,
+            login_rate_per_minute: 60,
+            token_days: 90,
+            secure_cookies: false,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then the file (if any), then the environment.
+    pub fn load(config_file: Option<&PathBuf>) -> Result<Settings, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        let file = config_file
+            .cloned()
+            .or_else(|| std::env::var_os("BOAI_CONFIG").map(PathBuf::from));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            .merge(Env::prefixed("BOAI_").ignore(&["CONFIG", "DEMO_PASSWORD", "TEST_DATABASE", "TEST_PG_URL"]))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// The database URL, defaulting to SQLite in the data folder.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => format!("sqlite://{}", self.data_dir.join("boai.db").display()),
+        }
+    }
+
+    pub fn web_config(&self) -> boai_web::WebConfig {
+        boai_web::WebConfig {
+            session_idle_minutes: self.session_idle_minutes,
+            session_absolute_hours: self.session_absolute_hours,
+            lockout_threshold: self.lockout_threshold.clamp(1, 10),
+            lockout_minutes: self.lockout_minutes,
+            login_rate_per_minute: self.login_rate_per_minute.max(60),
+            token_days: self.token_days,
+            secure_cookies: self.secure_cookies,
+            ..boai_web::WebConfig::default()
+        }
+    }
+}
+
+/// A documented example configuration (`boai print-config`).
+pub const EXAMPLE: &str = r#"# Boai configuration. Every key is optional; the values shown are the
+# defaults. Load it with `boai --config FILE …` or BOAI_CONFIG=FILE; any key
+# can also be set as an environment variable BOAI_<KEY IN CAPITALS>, which
+# wins over the file (e.g. BOAI_DATABASE_URL, BOAI_LISTEN, BOAI_DATA_DIR).
+
+# Database. Empty means SQLite at <data_dir>/boai.db.
+#   sqlite:///var/lib/boai/boai.db      (created if missing)
+#   postgres://boai@127.0.0.1:5432/boai (the same code on PostgreSQL)
+# database_url = ""
+
+# Address the HTTP server listens on.
+listen = "127.0.0.1:8080"
+
+# Folder for the SQLite database, the ledger key and uploaded files.
+data_dir = "./data"
+
+# Logs go to stderr: "text" or "json"; level filter as for RUST_LOG.
+log_format = "text"
+log_level = "info"
+
+# Browser sessions end after this many idle minutes, or this many hours
+# after sign-in, whichever comes first.
+session_idle_minutes = 30
+session_absolute_hours = 12
+
+# After this many consecutive failed sign-ins (at most 10) an account is
+# locked for lockout_minutes; even the right password then gets 423.
+lockout_threshold = 5
+lockout_minutes = 15
+
+# Sign-in attempts per minute per client address (429 beyond; at least 60).
+login_rate_per_minute = 60
+
+# API tokens live this many days unless revoked first.
+token_days = 90
+
+# Mark cookies Secure: turn on when Boai is served over HTTPS.
+secure_cookies = false
+
+# The demo accounts' password is taken from the environment variable
+# BOAI_DEMO_PASSWORD when the demo is seeded (default "boai-demo").
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_parses_to_the_defaults() {
+        let parsed: Settings = toml::from_str(EXAMPLE).unwrap_or_else(|e| panic!("{e}"));
+        let defaults = Settings::default();
+        assert_eq!(parsed.listen, defaults.listen);
+        assert_eq!(parsed.lockout_threshold, defaults.lockout_threshold);
+        assert_eq!(parsed.session_idle_minutes, defaults.session_idle_minutes);
+        assert_eq!(parsed.database_url, None);
+    }
+
+    #[test]
+    fn default_database_is_sqlite_in_the_data_folder() {
+        let s = Settings {
+            data_dir: PathBuf::from("/tmp/x"),
+            ..Settings::default()
+        };
+        assert_eq!(s.database_url(), "sqlite:///tmp/x/boai.db");
+    }
+}
