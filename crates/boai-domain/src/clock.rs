@@ -37,7 +37,7 @@ impl FixedClock {
 
     pub fn advance(&self, by: Duration) {
         if let Ok(mut now) = self.0.lock() {
-            *now += by;
+            *now = truncate_micros(*now + by);
         }
     }
 }
