@@ -118,7 +118,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
 ];
 
 /// The message for `key` in `lang`.
-pub fn t<'a>(lang: Lang, key: &'a str) -> &'a str {
+pub fn t(lang: Lang, key: &str) -> &str {
     MESSAGES
         .iter()
         .find(|(k, _, _)| *k == key)

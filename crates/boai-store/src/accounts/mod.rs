@@ -8,7 +8,7 @@
 
 use crate::audit::{append, AuditChange};
 use crate::entities::{api_tokens, orgs, sessions, users};
-use crate::idempotency::{IdempotencyClaim, StoredResponse};
+use crate::idempotency::Responder;
 use crate::scoped::OrgOwned;
 use crate::{Actor, Page, ScopedStore, Store, StoreError, StoreResult};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -469,7 +469,7 @@ impl ScopedStore {
     pub async fn user_create(
         &self,
         input: UserForCreate,
-        idempotency: Option<(&IdempotencyClaim, &(dyn Fn(&User) -> StoredResponse + Sync))>,
+        idempotency: Option<Responder<'_, User>>,
     ) -> StoreResult<User> {
         self.actor.require(Permission::ManageUsers)?;
         let password_hash = hash_password(&input.password)?;

@@ -96,3 +96,7 @@ impl ScopedStore {
         Ok(())
     }
 }
+
+/// A claim together with how to render the answer to store under it, given
+/// the record the write created.
+pub type Responder<'a, T> = (&'a IdempotencyClaim, &'a (dyn Fn(&T) -> StoredResponse + Sync));

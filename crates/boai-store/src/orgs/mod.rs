@@ -5,7 +5,7 @@
 
 use crate::audit::{append, AuditChange};
 use crate::entities::orgs;
-use crate::idempotency::{IdempotencyClaim, StoredResponse};
+use crate::idempotency::Responder;
 use crate::scoped::OrgOwned;
 use crate::{Page, ScopedStore, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
@@ -109,11 +109,7 @@ impl ScopedStore {
     }
 
     /// Creates an organisation under a parent in scope.
-    pub async fn org_create(
-        &self,
-        input: OrgForCreate,
-        idempotency: Option<(&IdempotencyClaim, &(dyn Fn(&Org) -> StoredResponse + Sync))>,
-    ) -> StoreResult<Org> {
+    pub async fn org_create(&self, input: OrgForCreate, idempotency: Option<Responder<'_, Org>>) -> StoreResult<Org> {
         self.actor.require(Permission::ManageOrgs)?;
         let txn = self.store.write.begin().await?;
         let parent = orgs::Entity::find_by_id(input.parent_id.0).one(&txn).await?;

@@ -260,7 +260,7 @@ impl LineChart {
         let max_x_label = (slot * every as f64 - 8.0).max(AXIS_SIZE * 2.0);
         svg.push_str("<g>");
         for (i, (label, _)) in self.points.iter().enumerate() {
-            if (n - 1 - i) % every != 0 {
+            if !(n - 1 - i).is_multiple_of(every) {
                 continue;
             }
             let _ = write!(
@@ -457,18 +457,12 @@ fn truncate_to_width(s: &str, max_w: f64, font_size: f64) -> String {
 
 /// `1234567` → `"1,234,567"`, `-1234` → `"-1,234"`.
 fn group_thousands(v: i128) -> String {
-    let digits = v.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if v < 0 {
-        out.push('-');
-    }
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
+    let sign = if v < 0 { "-" } else { "" };
+    let grouped = match u64::try_from(v.unsigned_abs()) {
+        Ok(n) => boai_domain::money::group_thousands(n),
+        Err(_) => v.unsigned_abs().to_string(),
+    };
+    format!("{sign}{grouped}")
 }
 
 /// Append the unit: directly after the number for CJK units and "%"/"‰",

@@ -229,17 +229,7 @@ fn clip_text(s: &str) -> &str {
 
 /// `123456` → `"¥1,234.56"` (same look as [`FEN_FORMAT`]).
 fn fen_text(fen: i64) -> String {
-    let abs = fen.unsigned_abs();
-    let yuan = (abs / 100).to_string();
-    let mut grouped = String::with_capacity(yuan.len() + yuan.len() / 3);
-    for (i, d) in yuan.chars().enumerate() {
-        if i > 0 && (yuan.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(d);
-    }
-    let sign = if fen < 0 { "-" } else { "" };
-    format!("{sign}¥{grouped}.{:02}", abs % 100)
+    boai_domain::Fen(fen).display_yuan()
 }
 
 /// Estimated display width in pixels of the widest line of `s`: CJK and

@@ -2,7 +2,7 @@
 //! format), a pager that keeps the other query parameters, and row cells that
 //! both the HTML table and the Excel export are made from.
 
-use crate::components::export::{Cell, Sheet};
+use crate::components::export::Sheet;
 use boai_store::Page;
 use serde::Deserialize;
 
@@ -107,15 +107,6 @@ pub fn export_href(base: &str, params: &[(&str, String)]) -> String {
     format!("{base}?{}", parts.join("&"))
 }
 
-/// A sheet from the same columns and text cells a page shows.
-pub fn sheet_from(name: &str, columns: &[String], rows: Vec<Vec<Cell>>) -> Sheet {
-    Sheet {
-        name: name.to_owned(),
-        columns: columns.to_vec(),
-        rows,
-    }
-}
-
 /// Percent-encodes a query value.
 pub fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -126,35 +117,6 @@ pub fn urlencode(s: &str) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pager_keeps_filters_and_bounds() {
-        let page = Page::new(Some(2), Some(10));
-        let pager = Pager::new(
-            "/orgs/list",
-            &[("q", "历下".to_owned()), ("level", String::new())],
-            page,
-            25,
-        );
-        assert_eq!(pager.pages, 3);
-        assert_eq!(
-            pager.prev_href.as_deref(),
-            Some("/orgs/list?q=%E5%8E%86%E4%B8%8B&page=1&per_page=10")
-        );
-        assert!(pager.next_href.as_deref().is_some_and(|h| h.contains("page=3")));
-        let last = Pager::new("/x", &[], Page::new(Some(3), Some(10)), 25);
-        assert_eq!(last.next_href, None);
-    }
-
-    #[test]
-    fn per_page_is_clamped() {
-        assert_eq!(Page::new(Some(0), Some(1000)), Page { page: 1, per_page: 100 });
-    }
 }
 
 /// An Excel download of a sheet.
@@ -193,5 +155,34 @@ where
             return Ok(out);
         }
         page.page += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pager_keeps_filters_and_bounds() {
+        let page = Page::new(Some(2), Some(10));
+        let pager = Pager::new(
+            "/orgs/list",
+            &[("q", "历下".to_owned()), ("level", String::new())],
+            page,
+            25,
+        );
+        assert_eq!(pager.pages, 3);
+        assert_eq!(
+            pager.prev_href.as_deref(),
+            Some("/orgs/list?q=%E5%8E%86%E4%B8%8B&page=1&per_page=10")
+        );
+        assert!(pager.next_href.as_deref().is_some_and(|h| h.contains("page=3")));
+        let last = Pager::new("/x", &[], Page::new(Some(3), Some(10)), 25);
+        assert_eq!(last.next_href, None);
+    }
+
+    #[test]
+    fn per_page_is_clamped() {
+        assert_eq!(Page::new(Some(0), Some(1000)), Page { page: 1, per_page: 100 });
     }
 }

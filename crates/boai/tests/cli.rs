@@ -1,0 +1,64 @@
+//! The binary as an operator runs it: migrate, demo, audit verify (which must
+//! notice an edited or deleted audit row), print-config.
+
+use boai_testkit::TestDb;
+use sea_orm::ConnectionTrait;
+use std::process::Command;
+
+fn boai(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_boai"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run boai: {e}"))
+}
+
+#[tokio::test]
+async fn audit_verify_reports_edits_and_deletions() -> anyhow::Result<()> {
+    let db = TestDb::fresh().await?;
+    let url = db.url.as_str();
+    let out = boai(&["migrate", "--database-url", url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = boai(&["demo", "--database-url", url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = boai(&["demo", "--database-url", url]);
+    assert!(
+        !out.status.success(),
+        "the demo never re-seeds a database that holds data"
+    );
+
+    let out = boai(&["audit", "verify", "--database-url", url]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("intact"));
+
+    let raw = db.raw().await?;
+    raw.execute_unprepared("UPDATE audit_log SET after = '{\"name\":\"篡改\"}' WHERE seq = 2")
+        .await?;
+    let out = boai(&["audit", "verify", "--database-url", url]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("BROKEN") && stdout.contains("第 2 条"), "{stdout}");
+
+    let db2 = TestDb::fresh().await?;
+    assert!(boai(&["demo", "--database-url", &db2.url]).status.success());
+    db2.raw()
+        .await?
+        .execute_unprepared("DELETE FROM audit_log WHERE seq = 10")
+        .await?;
+    let out = boai(&["audit", "verify", "--database-url", &db2.url]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    Ok(())
+}
+
+#[test]
+fn print_config_prints_the_documented_example() {
+    let out = boai(&["print-config"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("database_url") && text.contains("lockout_threshold"));
+}
+
+#[test]
+fn unknown_commands_are_usage_errors() {
+    assert_eq!(boai(&["frobnicate"]).status.code(), Some(2));
+}
