@@ -82,14 +82,19 @@ drop_test_databases() {
         log "PostgreSQL is not answering at $PG_HOST:$PG_PORT: no databases to drop"
         return 0
     fi
-    local dbs db n=0
+    local dbs db n=0 sql=""
     dbs=$(psql -X -q -At -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres \
         -c "SELECT datname FROM pg_database WHERE datname LIKE 'boai\_test\_%'") || return 1
     for db in $dbs; do
-        psql -X -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -v ON_ERROR_STOP=1 \
-            -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" || return 1
+        sql+="DROP DATABASE IF EXISTS \"$db\" WITH (FORCE);"$'\n'
         n=$((n + 1))
     done
+    if [ "$n" -gt 0 ]; then
+        # One session; statements read from stdin each run on their own
+        # (DROP DATABASE may not run inside a transaction).
+        printf '%s' "$sql" | psql -X -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres \
+            -v ON_ERROR_STOP=1 -f - || return 1
+    fi
     log "dropped $n leftover boai_test_* database(s)"
 }
 
