@@ -61,3 +61,19 @@ typed_id!(
     /// An API token.
     ApiTokenId
 );
+typed_id!(
+    /// A fund: the general fund, the management-cost fund, or a project.
+    ProjectId
+);
+typed_id!(
+    /// A journal entry.
+    JournalEntryId
+);
+typed_id!(
+    /// A donor (person or organisation).
+    DonorId
+);
+typed_id!(
+    /// A gift of money or goods.
+    GiftId
+);

@@ -4,7 +4,10 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod capitals;
 pub mod clock;
+pub mod fundraising;
+pub mod funds;
 pub mod ids;
 pub mod money;
 pub mod orgs;
