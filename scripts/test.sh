@@ -142,6 +142,7 @@ install_debian_packages() {
     [ -x /usr/bin/chromium ] || missing+=(chromium)
     dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q 'ok installed' || missing+=(fonts-noto-cjk)
     command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+    command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
     command -v node >/dev/null 2>&1 || missing+=(nodejs)
     command -v npm >/dev/null 2>&1 || missing+=(npm)
     if [ "${#missing[@]}" -eq 0 ]; then

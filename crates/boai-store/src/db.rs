@@ -34,6 +34,7 @@ pub struct Store {
     pub(crate) write: DatabaseConnection,
     backend: Backend,
     pub(crate) clock: Arc<dyn boai_domain::Clock>,
+    pub(crate) secrets: Arc<crate::secrets::Secrets>,
 }
 
 impl Store {
@@ -74,6 +75,7 @@ impl Store {
                 write: SqlxSqliteConnector::from_sqlx_sqlite_pool(write_pool),
                 backend: Backend::Sqlite,
                 clock,
+                secrets: Arc::new(crate::secrets::Secrets::generate()),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut options = ConnectOptions::new(url.to_owned());
@@ -89,12 +91,25 @@ impl Store {
                 write: pool,
                 backend: Backend::Postgres,
                 clock,
+                secrets: Arc::new(crate::secrets::Secrets::generate()),
             })
         } else {
             Err(crate::StoreError::Unavailable(DbErr::Custom(
                 "database URL must start with sqlite:// or postgres://".to_owned(),
             )))
         }
+    }
+
+    /// Uses these keys for personal data and signatures (the binary loads
+    /// them from the data folder; without this call a store has fresh
+    /// random keys, which suits tests only).
+    pub fn with_secrets(mut self, secrets: crate::secrets::Secrets) -> Store {
+        self.secrets = Arc::new(secrets);
+        self
+    }
+
+    pub fn secrets(&self) -> &crate::secrets::Secrets {
+        &self.secrets
     }
 
     pub fn backend(&self) -> Backend {

@@ -15,10 +15,13 @@ mod db;
 pub mod demo;
 mod entities;
 mod error;
+pub mod fundraising;
+pub mod funds;
 pub mod idempotency;
 pub mod migrations;
 pub mod orgs;
 mod scoped;
+pub mod secrets;
 
 pub use db::{Backend, Store};
 pub use error::StoreError;

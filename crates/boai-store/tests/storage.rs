@@ -35,7 +35,7 @@ async fn migrations_are_idempotent_and_current() -> anyhow::Result<()> {
 async fn demo_seeds_once_and_deterministically() -> anyhow::Result<()> {
     let (store, _, _db) = demo_store().await?;
     assert!(
-        !boai_store::demo::seed(&store, "x").await?,
+        !boai_store::demo::seed(&store, "x", 10, |_, _| {}).await?,
         "a second seed must do nothing"
     );
     let city = store.scoped(actor(&store, "admin").await?);

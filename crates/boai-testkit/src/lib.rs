@@ -71,10 +71,13 @@ pub async fn store() -> anyhow::Result<(Store, FixedClock, TestDb)> {
     Ok((store, clock, db))
 }
 
+/// How many gifts the test demo city holds (the real demo has far more).
+pub const DEMO_GIFTS: u64 = 40;
+
 /// A store holding the demo city.
 pub async fn demo_store() -> anyhow::Result<(Store, FixedClock, TestDb)> {
     let (store, clock, db) = store().await?;
-    boai_store::demo::seed(&store, PASSWORD).await?;
+    boai_store::demo::seed(&store, PASSWORD, DEMO_GIFTS, |_, _| {}).await?;
     Ok((store, clock, db))
 }
 

@@ -48,8 +48,13 @@ enum Command {
     },
     /// Fill an empty database with the demo city.
     Demo {
+        /// How many gifts to seed over the demo year.
+        #[arg(long, default_value_t = boai_store::demo::DEFAULT_GIFTS)]
+        gifts: u64,
         #[arg(long)]
         database_url: Option<String>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Print a documented example configuration.
     PrintConfig,
@@ -121,6 +126,31 @@ async fn open(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// Connects with the installation's keys from the data folder.
+async fn connect(settings: &Settings) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create the data folder {}", settings.data_dir.display()))?;
+    let secrets = boai_store::secrets::Secrets::load_or_create(&settings.data_dir.join("secrets.json"))?;
+    let url = settings.database_url();
+    Ok(Store::connect(&url, Arc::new(SystemClock))
+        .await
+        .context("cannot open the database")?
+        .with_secrets(secrets))
+}
+
+/// Seeds the demo with a progress bar on stderr.
+async fn seed_demo(store: &Store, gifts: u64) -> anyhow::Result<bool> {
+    let bar = indicatif::ProgressBar::new(gifts);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} gifts ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message("seeding the demo city");
+    let seeded = boai_store::demo::seed(store, &demo_password(), gifts, |done, _| bar.set_position(done)).await?;
+    bar.finish_and_clear();
+    Ok(seeded)
+}
+
 fn demo_password() -> String {
     std::env::var("BOAI_DEMO_PASSWORD")
         .ok()
@@ -156,12 +186,20 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
             println!("migrations applied ({})", store.backend().as_str());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { database_url } => {
+        Command::Demo {
+            gifts,
+            database_url,
+            data_dir,
+        } => {
             if let Some(url) = database_url {
                 settings.database_url = Some(url);
             }
-            let store = open(settings).await?;
-            if boai_store::demo::seed(&store, &demo_password()).await? {
+            if let Some(dir) = data_dir {
+                settings.data_dir = dir;
+            }
+            let store = connect(settings).await?;
+            store.migrate().await.context("migrations failed")?;
+            if seed_demo(&store, gifts).await? {
                 println!(
                     "demo city seeded: {} organisations, accounts {}",
                     boai_store::demo::demo_orgs(chrono::Utc::now()).len(),
@@ -203,20 +241,15 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
 }
 
 async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("cannot create the data folder {}", settings.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let url = settings.database_url();
-    let store = Store::connect(&url, Arc::new(SystemClock))
-        .await
-        .context("cannot open the database")?;
+    let store = connect(settings).await?;
     let state = boai_web::AppState::new(store.clone(), settings.web_config());
     tracing::info!(listen = %settings.listen, backend = store.backend().as_str(), "boai starting");
     let server = tokio::spawn(boai_web::serve(listener, state.clone(), shutdown_signal()));
     store.migrate().await.context("migrations failed")?;
-    if demo && boai_store::demo::seed(&store, &demo_password()).await? {
+    if demo && seed_demo(&store, boai_store::demo::DEFAULT_GIFTS).await? {
         tracing::info!("demo city seeded");
     }
     state.set_ready();

@@ -19,9 +19,15 @@ async fn audit_verify_reports_edits_and_deletions() -> anyhow::Result<()> {
     let url = db.url.as_str();
     let out = boai(&["migrate", "--database-url", url]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = boai(&["demo", "--database-url", url]);
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().to_string_lossy().to_string();
+    let out = boai(&["demo", "--gifts", "40", "--database-url", url, "--data-dir", &data]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = boai(&["demo", "--database-url", url]);
+    assert!(
+        dir.path().join("secrets.json").exists(),
+        "keys are kept in the data folder"
+    );
+    let out = boai(&["demo", "--gifts", "40", "--database-url", url, "--data-dir", &data]);
     assert!(
         !out.status.success(),
         "the demo never re-seeds a database that holds data"
@@ -40,7 +46,11 @@ async fn audit_verify_reports_edits_and_deletions() -> anyhow::Result<()> {
     assert!(stdout.contains("BROKEN") && stdout.contains("第 2 条"), "{stdout}");
 
     let db2 = TestDb::fresh().await?;
-    assert!(boai(&["demo", "--database-url", &db2.url]).status.success());
+    assert!(
+        boai(&["demo", "--gifts", "10", "--database-url", &db2.url, "--data-dir", &data])
+            .status
+            .success()
+    );
     db2.raw()
         .await?
         .execute_unprepared("DELETE FROM audit_log WHERE seq = 10")

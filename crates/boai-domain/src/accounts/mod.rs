@@ -76,7 +76,13 @@ impl Role {
             ViewAudit => matches!(self, Admin | Supervisor),
             ViewUsers => matches!(self, Admin | Supervisor),
             RecordGifts => matches!(self, CityStaff | Finance),
+            ManageFunds => matches!(self, CityStaff | Finance),
+            ManageProjects => matches!(self, CityStaff | Finance | DistrictStaff),
             ViewFunds => matches!(self, CityStaff | Finance | Supervisor | DistrictStaff),
+            ViewGifts => matches!(
+                self,
+                CityStaff | Finance | Supervisor | DistrictStaff | GrassrootsOperator
+            ),
         }
     }
 
@@ -96,7 +102,10 @@ pub enum Permission {
     ManageSettings,
     ViewAudit,
     RecordGifts,
+    ManageFunds,
+    ManageProjects,
     ViewFunds,
+    ViewGifts,
 }
 
 /// A login name: 2–32 of `a–z 0–9 . _ -`, starting with a letter.
@@ -151,6 +160,8 @@ mod tests {
         assert!(!Role::Supervisor.can(Permission::ManageOrgs));
         assert!(!Role::Supervisor.can(Permission::ManageUsers));
         assert!(!Role::Supervisor.can(Permission::RecordGifts));
+        assert!(!Role::Supervisor.can(Permission::ManageFunds));
+        assert!(Role::Supervisor.can(Permission::ViewFunds));
     }
 
     #[test]

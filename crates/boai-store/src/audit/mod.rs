@@ -42,14 +42,12 @@ pub(crate) async fn append<C: ConnectionTrait>(
     at: DateTime<Utc>,
     change: AuditChange<'_>,
 ) -> StoreResult<i64> {
-    audit_head::Entity::update_many()
+    let head = audit_head::Entity::update_many()
         .col_expr(audit_head::Column::Seq, Expr::col(audit_head::Column::Seq).add(1))
         .filter(audit_head::Column::Id.eq(1))
-        .exec(conn)
-        .await?;
-    let head = audit_head::Entity::find_by_id(1)
-        .one(conn)
+        .exec_with_returning(conn)
         .await?
+        .pop()
         .ok_or_else(|| StoreError::Corrupt("audit head row is missing".to_owned()))?;
     let actor_id = actor.user_id.map(|id| id.to_string());
     let org_id = change.org_id.to_string();

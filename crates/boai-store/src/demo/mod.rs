@@ -4,6 +4,9 @@
 //! in one transaction, is audited like any change, and happens only on a
 //! database that holds no organisation yet.
 
+mod funds;
+pub use funds::PROJECTS;
+
 use crate::accounts::{hash_password, insert_user};
 use crate::audit::{append, AuditChange};
 use crate::entities::{app_meta, orgs};
@@ -110,9 +113,21 @@ pub fn demo_orgs(at: chrono::DateTime<chrono::Utc>) -> Vec<Org> {
     out
 }
 
-/// Seeds the demo city if the database holds no organisation. Returns whether
-/// it seeded.
-pub async fn seed(store: &Store, password: &str) -> StoreResult<bool> {
+/// How many gifts `serve --demo` seeds: a year of a city's giving.
+pub const DEFAULT_GIFTS: u64 = 20_000;
+
+/// Seeds the demo city with `gifts` gifts if the database holds no
+/// organisation. Returns whether it seeded.
+pub async fn seed(store: &Store, password: &str, gifts: u64, progress: impl FnMut(u64, u64)) -> StoreResult<bool> {
+    if !seed_city(store, password).await? {
+        return Ok(false);
+    }
+    funds::seed_funds(store, gifts, progress).await?;
+    Ok(true)
+}
+
+/// The organisations and accounts (one transaction).
+async fn seed_city(store: &Store, password: &str) -> StoreResult<bool> {
     let txn = store.write.begin().await?;
     if orgs::Entity::find().count(&txn).await? > 0 {
         return Ok(false);

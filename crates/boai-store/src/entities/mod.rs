@@ -2,11 +2,18 @@
 //! times UTC (microseconds). These types stay inside the store; other crates
 //! see the domain's records instead.
 
+pub mod accounts;
 pub mod api_tokens;
 pub mod app_meta;
 pub mod audit_head;
 pub mod audit_log;
+pub mod donors;
+pub mod gifts;
 pub mod idempotency_keys;
+pub mod journal_entries;
+pub mod journal_lines;
 pub mod orgs;
+pub mod projects;
+pub mod sequences;
 pub mod sessions;
 pub mod users;

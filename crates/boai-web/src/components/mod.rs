@@ -1,6 +1,7 @@
-//! Reusable pieces every module's pages use: SVG charts, Excel export, and
-//! list paging.
+//! Reusable pieces every module's pages use: SVG charts, Excel export, list
+//! paging, and the PDF donation certificate.
 
+pub mod certificate;
 pub mod chart;
 pub mod export;
 pub mod list;

@@ -1,0 +1,465 @@
+//! The demo city's money: the general and management-cost funds, the seven
+//! relief programmes, two appeals, a district project, a year of gifts through
+//! every channel (people, organisations, anonymous, some large corporate
+//! gifts, goods), monthly allocations from the general fund, disbursements to
+//! pseudonymous cases and goods given out. Deterministic: the same seed
+//! writes the same records; every figure comes from the journal.
+
+use super::{org_id, CITY, DISTRICTS};
+use crate::entities::accounts;
+use crate::funds::{ensure_house_funds, insert_project, post, EntryMeta, ProjectForCreate, ProjectStatus};
+use crate::{Actor, Store, StoreResult};
+use boai_domain::accounts::Role;
+use boai_domain::fundraising::{Channel, DonationForCreate, DonorForCreate, Goods};
+use boai_domain::funds;
+use boai_domain::ids::{OrgId, ProjectId};
+use boai_domain::money::Fen;
+use boai_domain::scope::{root_path, Scope};
+use boai_domain::validation::identity::{credit_code_check_char, id_card_check_char, CreditCode, IdCardNo, Phone};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use std::collections::HashMap;
+
+/// The demo projects: code, name, kind, designated, status, target (yuan), management rate (bp), owner.
+pub const PROJECTS: [(&str, &str, &str, bool, ProjectStatus, i64, i32, &str); 12] = [
+    (
+        "CATARACT",
+        "白内障复明工程",
+        "relief",
+        true,
+        ProjectStatus::Open,
+        800_000,
+        0,
+        "JN",
+    ),
+    (
+        "UREMIA",
+        "尿毒症救助",
+        "relief",
+        true,
+        ProjectStatus::Open,
+        1_200_000,
+        0,
+        "JN",
+    ),
+    (
+        "ANGEL",
+        "红十字天使计划",
+        "relief",
+        true,
+        ProjectStatus::Open,
+        1_500_000,
+        0,
+        "JN",
+    ),
+    (
+        "HEART",
+        "人工心脏项目",
+        "relief",
+        true,
+        ProjectStatus::Open,
+        1_000_000,
+        0,
+        "JN",
+    ),
+    (
+        "PARKINSON",
+        "帕金森病救助",
+        "relief",
+        true,
+        ProjectStatus::Open,
+        500_000,
+        0,
+        "JN",
+    ),
+    (
+        "EYECARE",
+        "爱眼护眼工程",
+        "relief",
+        true,
+        ProjectStatus::Open,
+        300_000,
+        0,
+        "JN",
+    ),
+    (
+        "WARMTH",
+        "博爱送温暖",
+        "relief",
+        true,
+        ProjectStatus::Open,
+        2_000_000,
+        300,
+        "JN",
+    ),
+    (
+        "FLOOD2026",
+        "2026 年防汛救灾专项募捐",
+        "appeal",
+        true,
+        ProjectStatus::Open,
+        5_000_000,
+        200,
+        "JN",
+    ),
+    (
+        "AED",
+        "公共场所 AED 配置",
+        "campaign",
+        true,
+        ProjectStatus::Open,
+        1_000_000,
+        0,
+        "JN",
+    ),
+    (
+        "LX-CARE",
+        "历下区社区助老助残",
+        "campaign",
+        true,
+        ProjectStatus::Open,
+        200_000,
+        0,
+        "JN-LX",
+    ),
+    (
+        "WINTER2025",
+        "2025 年冬季送温暖 (已结束)",
+        "campaign",
+        true,
+        ProjectStatus::Closed,
+        300_000,
+        0,
+        "JN",
+    ),
+    (
+        "SCHOOLKIT",
+        "校园应急包 (筹备中)",
+        "campaign",
+        true,
+        ProjectStatus::Draft,
+        400_000,
+        0,
+        "JN",
+    ),
+];
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "胡", "朱", "高", "林", "何", "郭", "马",
+    "罗",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
+    "秀兰", "霞", "平", "刚", "桂英", "建华", "志强",
+];
+const COMPANIES: &[&str] = &[
+    "泉城",
+    "历山",
+    "齐鲁",
+    "华能",
+    "鲁信",
+    "大明湖",
+    "趵突泉",
+    "千佛山",
+    "济钢",
+    "浪潮",
+    "重汽",
+    "黄河",
+    "泰山",
+    "章丘",
+    "明水",
+];
+const TRADES: &[&str] = &[
+    "科技有限公司",
+    "建设集团有限公司",
+    "医药股份有限公司",
+    "商贸有限公司",
+    "食品有限公司",
+    "物流有限公司",
+];
+const GOODS: &[(&str, &str, i64)] = &[
+    ("医用口罩", "只", 50),
+    ("棉被", "床", 12_000),
+    ("矿泉水", "箱", 2_400),
+    ("方便面", "箱", 4_500),
+    ("轮椅", "台", 45_000),
+    ("急救包", "个", 8_000),
+];
+
+fn person_id_card(rng: &mut StdRng) -> Option<IdCardNo> {
+    let birth = NaiveDate::from_ymd_opt(rng.gen_range(1950..2005), rng.gen_range(1..=12), rng.gen_range(1..=28))?;
+    let body = format!("370102{}{:03}", birth.format("%Y%m%d"), rng.gen_range(0..1000));
+    IdCardNo::parse(&format!("{body}{}", id_card_check_char(&body)?)).ok()
+}
+
+fn company_code(rng: &mut StdRng, n: usize) -> Option<CreditCode> {
+    let body = format!("913701{:011}", (n as u64) * 7_919 + rng.gen_range(0..7_000u64));
+    CreditCode::parse(&format!("{body}{}", credit_code_check_char(&body)?)).ok()
+}
+
+/// The system acting for an organisation (demo writes are audited as `system`).
+fn system_actor(org: OrgId) -> Actor {
+    let city = org_id(CITY.0);
+    Actor {
+        user_id: None,
+        username: "system".to_owned(),
+        role: Role::Admin,
+        org_id: org,
+        scope: Scope {
+            org_id: city,
+            path: root_path(city),
+        },
+        ip: None,
+    }
+}
+
+struct PlannedGift {
+    at: DateTime<Utc>,
+    recorder: OrgId,
+    input: DonationForCreate,
+}
+
+/// Seeds the demo's funds and `gifts` gifts over the year before `now`,
+/// calling `progress(done, total)` as it goes.
+pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64, u64)) -> StoreResult<()> {
+    let now = store.now();
+    let city = org_id(CITY.0);
+    let txn = store.write.begin().await?;
+    ensure_house_funds(&txn, city, now).await?;
+    let mut ids: HashMap<&str, ProjectId> = HashMap::new();
+    for (code, name, kind, designated, status, target, rate, owner) in PROJECTS {
+        let p = insert_project(
+            &txn,
+            &ProjectForCreate {
+                code: code.to_owned(),
+                name: name.to_owned(),
+                kind: kind.to_owned(),
+                designated,
+                status: if status == ProjectStatus::Closed {
+                    ProjectStatus::Open
+                } else {
+                    status
+                },
+                target: Some(Fen(target * 100)),
+                starts_on: NaiveDate::from_ymd_opt(now.year() - 1, now.month(), 1),
+                ends_on: None,
+                org_id: org_id(owner),
+                management_rate_bp: rate,
+            },
+            now,
+        )
+        .await?;
+        ids.insert(code, p.id);
+    }
+    txn.commit().await?;
+    let (general, cost_fund) = store.house_funds().await?;
+
+    let mut rng = StdRng::seed_from_u64(0x626f_6169);
+    let people: Vec<DonorForCreate> = (0..3000)
+        .map(|i| {
+            let name = format!(
+                "{}{}",
+                SURNAMES[i % SURNAMES.len()],
+                GIVEN[(i / SURNAMES.len() + i) % GIVEN.len()]
+            );
+            let phone = Phone::parse(&format!("13{:09}", 500_000_000 + i as u64 * 37)).ok();
+            let id_card = if i % 3 == 0 { person_id_card(&mut rng) } else { None };
+            DonorForCreate::Person {
+                name,
+                phone,
+                id_card,
+                public: i % 2 == 0,
+            }
+        })
+        .collect();
+    let companies: Vec<DonorForCreate> = (0..120)
+        .map(|i| DonorForCreate::Organisation {
+            name: format!(
+                "济南{}{}",
+                COMPANIES[i % COMPANIES.len()],
+                TRADES[(i / COMPANIES.len()) % TRADES.len()]
+            ),
+            credit_code: company_code(&mut rng, i),
+            public: true,
+        })
+        .collect();
+    let open_projects: Vec<ProjectId> = PROJECTS
+        .iter()
+        .filter(|p| p.4 != ProjectStatus::Draft)
+        .map(|p| ids[p.0])
+        .collect();
+    let start = now - Duration::days(365);
+    let mut planned: Vec<PlannedGift> = (0..gifts)
+        .map(|_| {
+            let at = start + Duration::seconds(rng.gen_range(0..365 * 86_400));
+            let project = if rng.gen_bool(0.35) {
+                general.id
+            } else {
+                open_projects[rng.gen_range(0..open_projects.len())]
+            };
+            let roll: f64 = rng.gen();
+            let (channel, donor, amount, goods) = if roll < 0.03 {
+                let (item, unit, unit_value) = GOODS[rng.gen_range(0..GOODS.len())];
+                let quantity = rng.gen_range(10..2_000);
+                let donor = Some(companies[rng.gen_range(0..companies.len())].clone());
+                let value = Fen(quantity * unit_value);
+                let goods = Goods {
+                    item: item.to_owned(),
+                    quantity,
+                    unit: unit.to_owned(),
+                    value,
+                    lot: Some(format!("L{quantity:05}")),
+                    expires_on: None,
+                };
+                (Channel::Goods, donor, value, Some(goods))
+            } else if roll < 0.05 {
+                let donor = Some(companies[rng.gen_range(0..companies.len())].clone());
+                (
+                    Channel::BankTransfer,
+                    donor,
+                    Fen(rng.gen_range(100_000..5_000_000) * 100),
+                    None,
+                )
+            } else {
+                let channel = [
+                    Channel::Wechat,
+                    Channel::Alipay,
+                    Channel::Online,
+                    Channel::BankTransfer,
+                    Channel::Cash,
+                    Channel::Cheque,
+                ][rng.gen_range(0..6)];
+                let donor = if rng.gen_bool(0.15) {
+                    None
+                } else if rng.gen_bool(0.12) {
+                    Some(companies[rng.gen_range(0..companies.len())].clone())
+                } else {
+                    Some(people[rng.gen_range(0..people.len())].clone())
+                };
+                let yuan = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000][rng.gen_range(0..9)];
+                (
+                    channel,
+                    donor,
+                    Fen(yuan * 100 + rng.gen_range(0..2) * rng.gen_range(0..100)),
+                    None,
+                )
+            };
+            let recorder = if rng.gen_bool(0.3) {
+                org_id(DISTRICTS[rng.gen_range(0..DISTRICTS.len())].0)
+            } else {
+                city
+            };
+            PlannedGift {
+                at,
+                recorder,
+                input: DonationForCreate {
+                    project_id: project,
+                    amount,
+                    channel,
+                    donor,
+                    goods,
+                    received_on: None,
+                    note: None,
+                },
+            }
+        })
+        .collect();
+    planned.sort_by_key(|g| g.at);
+
+    let relief: Vec<ProjectId> = PROJECTS.iter().filter(|p| p.2 == "relief").map(|p| ids[p.0]).collect();
+    let mut done = 0u64;
+    let mut month_start = start;
+    let mut case_no = 1u32;
+    while month_start < now {
+        let month_end = (month_start + Duration::days(30)).min(now);
+        let txn = store.write.begin().await?;
+        for g in planned.iter().filter(|g| g.at >= month_start && g.at < month_end) {
+            let scoped = store.scoped(system_actor(g.recorder));
+            scoped.record_gift(&txn, g.input.clone(), g.at).await?;
+            done += 1;
+        }
+        // Month end: allocate part of the general fund, pay cases, give goods out.
+        let system = system_actor(city);
+        let balances = money_balances(&txn).await?;
+        let general_money = balances.get(&general.id).map(|b| b.0).unwrap_or(0);
+        let share = general_money * 4 / 10 / relief.len() as i64;
+        if share > 0 {
+            for project in &relief {
+                let plan = funds::allocation(general.id, false, *project, Fen(share))
+                    .map_err(|e| crate::funds::funds_error(e, "amount_fen"))?;
+                let meta = EntryMeta {
+                    decision_ref: Some(format!("市红十字会执委会决议 {}", month_end.format("%Y-%m"))),
+                    ..EntryMeta::default()
+                };
+                post(&txn, &system, city, month_end - Duration::seconds(2), &plan, &meta).await?;
+            }
+        }
+        let balances = money_balances(&txn).await?;
+        for (fund, (money, goods)) in balances.iter() {
+            if *fund == general.id || *fund == cost_fund.id {
+                continue;
+            }
+            let mut budget = money * 6 / 10;
+            while budget > 300_000 {
+                let grant = rng.gen_range(300_000..3_000_000).min(budget);
+                let plan =
+                    funds::disbursement(*fund, Fen(grant)).map_err(|e| crate::funds::funds_error(e, "amount_fen"))?;
+                let meta = EntryMeta {
+                    counterparty: Some(format!("受助人 #{case_no:05}")),
+                    ..EntryMeta::default()
+                };
+                post(&txn, &system, city, month_end - Duration::seconds(1), &plan, &meta).await?;
+                case_no += 1;
+                budget -= grant;
+            }
+            if *goods > 0 {
+                let out = goods * 7 / 10;
+                if out > 0 {
+                    let plan =
+                        funds::goods_out(*fund, Fen(out)).map_err(|e| crate::funds::funds_error(e, "amount_fen"))?;
+                    let meta = EntryMeta {
+                        counterparty: Some("受灾群众物资发放".to_owned()),
+                        ..EntryMeta::default()
+                    };
+                    post(&txn, &system, city, month_end - Duration::seconds(1), &plan, &meta).await?;
+                }
+            }
+        }
+        txn.commit().await?;
+        progress(done, gifts);
+        month_start = month_end;
+    }
+    let closed: Vec<uuid::Uuid> = PROJECTS
+        .iter()
+        .filter(|p| p.4 == ProjectStatus::Closed)
+        .map(|p| ids[p.0].0)
+        .collect();
+    crate::entities::projects::Entity::update_many()
+        .col_expr(
+            crate::entities::projects::Column::Status,
+            sea_orm::sea_query::Expr::value("closed"),
+        )
+        .filter(crate::entities::projects::Column::Id.is_in(closed))
+        .exec(&store.write)
+        .await?;
+    Ok(())
+}
+
+async fn money_balances<C: sea_orm::ConnectionTrait>(conn: &C) -> StoreResult<HashMap<ProjectId, (i64, i64)>> {
+    let rows = accounts::Entity::find()
+        .filter(accounts::Column::Kind.is_in(["money", "goods"]))
+        .all(conn)
+        .await?;
+    let mut out: HashMap<ProjectId, (i64, i64)> = HashMap::new();
+    for a in rows {
+        let e = out.entry(ProjectId(a.fund_id)).or_default();
+        if a.kind == "money" {
+            e.0 = a.balance_fen;
+        } else {
+            e.1 = a.balance_fen;
+        }
+    }
+    Ok(out)
+}

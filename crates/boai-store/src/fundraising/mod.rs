@@ -1,0 +1,676 @@
+//! Donors and gifts. A gift staff record is confirmed at once: in one
+//! transaction the donor is found or created (by keyed hash of the ID number,
+//! the credit code, or name and phone), a certificate number is taken, the
+//! gift's journal entry is posted, the gift row, its audit row and any
+//! idempotency record are written. Refunds are reversing entries. ID numbers
+//! and phones are stored encrypted, searched by keyed hash, shown masked.
+
+use crate::audit::{append, AuditChange};
+use crate::entities::{donors, gifts, orgs, projects};
+use crate::funds::{entry_lines, funds_error, next_in_sequence, post, reversed_amount, EntryMeta, ProjectStatus};
+use crate::idempotency::Responder;
+use crate::scoped::OrgOwned;
+use crate::{Page, ScopedStore, StoreError, StoreResult};
+use boai_domain::accounts::Permission;
+use boai_domain::audit::AuditAction;
+use boai_domain::fundraising::{public_name, Channel, DonationForCreate, DonorForCreate, DonorKind, Goods};
+use boai_domain::funds::{self, EntryKind, FundsError};
+use boai_domain::ids::{DonorId, GiftId, JournalEntryId, OrgId, ProjectId};
+use boai_domain::money::Fen;
+use boai_domain::validation::FieldErrors;
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use serde::Serialize;
+use std::collections::HashMap;
+
+impl OrgOwned for gifts::Entity {
+    fn org_column() -> Self::Column {
+        gifts::Column::OrgId
+    }
+}
+
+impl OrgOwned for donors::Entity {
+    fn org_column() -> Self::Column {
+        donors::Column::OrgId
+    }
+}
+
+/// Where a gift stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GiftStatus {
+    Confirmed,
+    PartiallyRefunded,
+    Refunded,
+}
+
+impl GiftStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GiftStatus::Confirmed => "confirmed",
+            GiftStatus::PartiallyRefunded => "partially_refunded",
+            GiftStatus::Refunded => "refunded",
+        }
+    }
+
+    fn parse(s: &str) -> GiftStatus {
+        match s {
+            "refunded" => GiftStatus::Refunded,
+            "partially_refunded" => GiftStatus::PartiallyRefunded,
+            _ => GiftStatus::Confirmed,
+        }
+    }
+
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            GiftStatus::Confirmed => "已确认",
+            GiftStatus::PartiallyRefunded => "部分退款",
+            GiftStatus::Refunded => "已退款",
+        }
+    }
+}
+
+/// A gift as staff see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Gift {
+    pub id: GiftId,
+    pub certificate_no: String,
+    pub donor_id: Option<DonorId>,
+    pub donor_kind: Option<DonorKind>,
+    /// The donor's name (staff only).
+    pub donor_name: Option<String>,
+    /// The name the public may see (`匿名` for anonymous gifts).
+    pub public_name: String,
+    pub project_id: ProjectId,
+    pub project_name: String,
+    pub org_id: OrgId,
+    pub channel: Channel,
+    pub amount: Fen,
+    pub status: GiftStatus,
+    pub refunded: Fen,
+    pub goods: Option<Goods>,
+    pub received_on: NaiveDate,
+    pub note: Option<String>,
+    pub journal_entry_id: JournalEntryId,
+    pub ledger_index: Option<i64>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A donor as staff see it: identity numbers masked.
+#[derive(Debug, Clone, Serialize)]
+pub struct Donor {
+    pub id: DonorId,
+    pub kind: DonorKind,
+    pub name: String,
+    pub phone_masked: Option<String>,
+    pub id_card_masked: Option<String>,
+    pub credit_code: Option<String>,
+    pub public: bool,
+    pub merged_into: Option<DonorId>,
+    pub org_id: OrgId,
+    pub created_at: DateTime<Utc>,
+}
+
+fn to_donor(m: donors::Model) -> Donor {
+    Donor {
+        id: DonorId(m.id),
+        kind: DonorKind::parse(&m.kind).unwrap_or(DonorKind::Person),
+        name: m.name,
+        phone_masked: m.phone_masked,
+        id_card_masked: m.id_card_masked,
+        credit_code: m.credit_code,
+        public: m.public,
+        merged_into: m.merged_into.map(DonorId),
+        org_id: OrgId(m.org_id),
+        created_at: m.created_at,
+    }
+}
+
+/// Filters for listing gifts.
+#[derive(Debug, Clone, Default)]
+pub struct GiftFilter {
+    /// Certificate number or donor name.
+    pub q: Option<String>,
+    pub project_id: Option<ProjectId>,
+    pub channel: Option<Channel>,
+    pub donor_id: Option<DonorId>,
+    pub from: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+}
+
+/// The China-time date of an instant.
+pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
+    match chrono::FixedOffset::east_opt(8 * 3600) {
+        Some(cst) => at.with_timezone(&cst).date_naive(),
+        None => at.date_naive(),
+    }
+}
+
+async fn gifts_to_view<C: ConnectionTrait>(conn: &C, rows: Vec<gifts::Model>) -> StoreResult<Vec<Gift>> {
+    let donor_ids: Vec<uuid::Uuid> = rows.iter().filter_map(|g| g.donor_id).collect();
+    let project_ids: Vec<uuid::Uuid> = rows.iter().map(|g| g.project_id).collect();
+    let donors: HashMap<uuid::Uuid, donors::Model> = if donor_ids.is_empty() {
+        HashMap::new()
+    } else {
+        donors::Entity::find()
+            .filter(donors::Column::Id.is_in(donor_ids))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d))
+            .collect()
+    };
+    let projects: HashMap<uuid::Uuid, String> = projects::Entity::find()
+        .filter(projects::Column::Id.is_in(project_ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|g| {
+            let donor = g.donor_id.and_then(|id| donors.get(&id));
+            let kind = donor.and_then(|d| DonorKind::parse(&d.kind));
+            let goods = match (&g.goods_item, g.goods_quantity, &g.goods_unit) {
+                (Some(item), Some(quantity), Some(unit)) => Some(Goods {
+                    item: item.clone(),
+                    quantity,
+                    unit: unit.clone(),
+                    value: Fen(g.amount_fen),
+                    lot: g.goods_lot.clone(),
+                    expires_on: g.goods_expires_on,
+                }),
+                _ => None,
+            };
+            Gift {
+                id: GiftId(g.id),
+                certificate_no: g.certificate_no,
+                donor_id: g.donor_id.map(DonorId),
+                donor_kind: kind,
+                donor_name: donor.map(|d| d.name.clone()),
+                public_name: public_name(kind, donor.map(|d| d.name.as_str()), donor.is_some_and(|d| d.public)),
+                project_name: projects.get(&g.project_id).cloned().unwrap_or_default(),
+                project_id: ProjectId(g.project_id),
+                org_id: OrgId(g.org_id),
+                channel: Channel::parse(&g.channel).unwrap_or(Channel::Cash),
+                amount: Fen(g.amount_fen),
+                status: GiftStatus::parse(&g.status),
+                refunded: Fen(g.refunded_fen),
+                goods,
+                received_on: g.received_on,
+                note: g.note,
+                journal_entry_id: JournalEntryId(g.journal_entry_id),
+                ledger_index: g.ledger_index,
+                created_by: g.created_by,
+                created_at: g.created_at,
+            }
+        })
+        .collect())
+}
+
+impl ScopedStore {
+    /// Finds the donor this input names, or creates one.
+    async fn find_or_create_donor<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        input: &DonorForCreate,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DonorId> {
+        let secrets = &self.store.secrets;
+        let mut existing = None;
+        match input {
+            DonorForCreate::Person {
+                name, phone, id_card, ..
+            } => {
+                if let Some(id) = id_card {
+                    existing = donors::Entity::find()
+                        .filter(donors::Column::IdCardHash.eq(secrets.keyed_hash(id.as_str())))
+                        .filter(donors::Column::MergedInto.is_null())
+                        .one(conn)
+                        .await?;
+                } else if let Some(phone) = phone {
+                    existing = donors::Entity::find()
+                        .filter(donors::Column::PhoneHash.eq(secrets.keyed_hash(phone.as_str())))
+                        .filter(donors::Column::Name.eq(name.as_str()))
+                        .filter(donors::Column::MergedInto.is_null())
+                        .one(conn)
+                        .await?;
+                }
+            }
+            DonorForCreate::Organisation {
+                credit_code: Some(code),
+                ..
+            } => {
+                existing = donors::Entity::find()
+                    .filter(donors::Column::CreditCode.eq(code.as_str()))
+                    .filter(donors::Column::MergedInto.is_null())
+                    .one(conn)
+                    .await?;
+            }
+            DonorForCreate::Organisation { .. } => {}
+        }
+        if let Some(found) = existing {
+            return Ok(DonorId(found.id));
+        }
+        let id = DonorId::new();
+        let (phone, id_card, credit_code) = match input {
+            DonorForCreate::Person { phone, id_card, .. } => (phone.as_ref(), id_card.as_ref(), None),
+            DonorForCreate::Organisation { credit_code, .. } => (None, None, credit_code.as_ref()),
+        };
+        donors::Entity::insert(donors::ActiveModel {
+            id: Set(id.0),
+            kind: Set(input.kind().as_str().to_owned()),
+            name: Set(input.name().to_owned()),
+            phone_enc: Set(phone.map(|p| secrets.encrypt(p.as_str()))),
+            phone_hash: Set(phone.map(|p| secrets.keyed_hash(p.as_str()))),
+            phone_masked: Set(phone.map(|p| p.masked())),
+            id_card_enc: Set(id_card.map(|c| secrets.encrypt(c.as_str()))),
+            id_card_hash: Set(id_card.map(|c| secrets.keyed_hash(c.as_str()))),
+            id_card_masked: Set(id_card.map(|c| c.masked())),
+            credit_code: Set(credit_code.map(|c| c.as_str().to_owned())),
+            public: Set(input.public()),
+            merged_into: Set(None),
+            org_id: Set(self.actor.org_id.0),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .exec_without_returning(conn)
+        .await?;
+        let donor = donors::Entity::find_by_id(id.0)
+            .one(conn)
+            .await?
+            .map(to_donor)
+            .ok_or(StoreError::NotFound)?;
+        append(
+            conn,
+            &self.actor,
+            now,
+            AuditChange {
+                action: AuditAction::Create,
+                entity: "donor",
+                entity_id: id.to_string(),
+                org_id: self.actor.org_id,
+                before: None,
+                after: serde_json::to_value(&donor).ok(),
+            },
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Records a gift in hand: confirmed at once, journalled, audited.
+    pub async fn donation_create(
+        &self,
+        input: DonationForCreate,
+        idempotency: Option<Responder<'_, Gift>>,
+    ) -> StoreResult<Gift> {
+        self.actor.require(Permission::RecordGifts)?;
+        let now = self.store.now();
+        let txn = self.store.write.begin().await?;
+        let project = projects::Entity::find_by_id(input.project_id.0).one(&txn).await?;
+        if !matches!(&project, Some(p) if self.project_get(ProjectId(p.id)).await.is_ok()) {
+            let mut errors = FieldErrors::new();
+            errors.add("project_id", "项目不存在");
+            return Err(errors.into());
+        }
+        let gift = self.record_gift(&txn, input, now).await?;
+        if let Some((claim, render)) = idempotency {
+            self.idempotency_record(&txn, claim, render(&gift)).await?;
+        }
+        txn.commit().await?;
+        Ok(gift)
+    }
+
+    /// Writes one gift inside the caller's transaction, its entry dated `at`.
+    pub(crate) async fn record_gift<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        input: DonationForCreate,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Gift> {
+        let project = projects::Entity::find_by_id(input.project_id.0)
+            .one(txn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if project.status != ProjectStatus::Open.as_str() {
+            let mut errors = FieldErrors::new();
+            errors.add("project_id", "该项目未在募集中, 不能接收捐赠");
+            return Err(errors.into());
+        }
+        let donor_id = match &input.donor {
+            Some(d) => Some(self.find_or_create_donor(txn, d, at).await?),
+            None => None,
+        };
+        let city_code = orgs::Entity::find()
+            .filter(orgs::Column::ParentId.is_null())
+            .one(txn)
+            .await?
+            .map(|o| o.code)
+            .unwrap_or_else(|| "BOAI".to_owned());
+        let received_on = input.received_on.unwrap_or_else(|| china_date(at));
+        let n = next_in_sequence(txn, "certificate").await?;
+        let certificate_no = format!("{city_code}-{}-{n:07}", received_on.format("%Y"));
+        let fund = ProjectId(project.id);
+        let plan = match input.goods {
+            Some(_) => funds::goods_in(fund, input.amount),
+            None => funds::gift(fund, input.amount),
+        }
+        .map_err(|e| funds_error(e, "amount_fen"))?;
+        let gift_id = GiftId::new();
+        let entry = post(
+            txn,
+            &self.actor,
+            self.actor.org_id,
+            at,
+            &plan,
+            &EntryMeta {
+                gift_id: Some(gift_id.0),
+                ..EntryMeta::default()
+            },
+        )
+        .await?;
+        let goods = input.goods.as_ref();
+        gifts::Entity::insert(gifts::ActiveModel {
+            id: Set(gift_id.0),
+            certificate_no: Set(certificate_no.clone()),
+            donor_id: Set(donor_id.map(|d| d.0)),
+            project_id: Set(project.id),
+            org_id: Set(self.actor.org_id.0),
+            channel: Set(input.channel.as_str().to_owned()),
+            amount_fen: Set(input.amount.0),
+            status: Set(GiftStatus::Confirmed.as_str().to_owned()),
+            refunded_fen: Set(0),
+            goods_item: Set(goods.map(|g| g.item.clone())),
+            goods_quantity: Set(goods.map(|g| g.quantity)),
+            goods_unit: Set(goods.map(|g| g.unit.clone())),
+            goods_lot: Set(goods.and_then(|g| g.lot.clone())),
+            goods_expires_on: Set(goods.and_then(|g| g.expires_on)),
+            received_on: Set(received_on),
+            note: Set(input.note.clone()),
+            journal_entry_id: Set(entry.id.0),
+            ledger_index: Set(None),
+            created_by: Set(self.actor.username.clone()),
+            created_at: Set(at),
+        })
+        .exec_without_returning(txn)
+        .await?;
+        let donor = input.donor.as_ref();
+        let gift = Gift {
+            id: gift_id,
+            certificate_no,
+            donor_id,
+            donor_kind: donor.map(DonorForCreate::kind),
+            donor_name: donor.map(|d| d.name().to_owned()),
+            public_name: public_name(
+                donor.map(DonorForCreate::kind),
+                donor.map(DonorForCreate::name),
+                donor.is_some_and(|d| d.public()),
+            ),
+            project_id: fund,
+            project_name: project.name.clone(),
+            org_id: self.actor.org_id,
+            channel: input.channel,
+            amount: input.amount,
+            status: GiftStatus::Confirmed,
+            refunded: Fen::ZERO,
+            goods: input.goods.clone(),
+            received_on,
+            note: input.note.clone(),
+            journal_entry_id: entry.id,
+            ledger_index: None,
+            created_by: self.actor.username.clone(),
+            created_at: at,
+        };
+        append(
+            txn,
+            &self.actor,
+            at,
+            AuditChange {
+                action: AuditAction::Create,
+                entity: "gift",
+                entity_id: gift.id.to_string(),
+                org_id: gift.org_id,
+                before: None,
+                after: Some(gift_audit(&gift)),
+            },
+        )
+        .await?;
+        Ok(gift)
+    }
+
+    /// Gifts in scope, newest first.
+    pub async fn donations_list(&self, filter: &GiftFilter, page: Page) -> StoreResult<(Vec<Gift>, u64)> {
+        self.actor.require(Permission::ViewGifts)?;
+        let mut query = self.select::<gifts::Entity>();
+        if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let donor_ids = sea_orm::sea_query::Query::select()
+                .column(donors::Column::Id)
+                .from(donors::Entity)
+                .and_where(Expr::col(donors::Column::Name).like(format!("%{}%", q.replace(['%', '_'], ""))))
+                .to_owned();
+            query = query.filter(
+                Condition::any()
+                    .add(gifts::Column::CertificateNo.eq(q))
+                    .add(gifts::Column::DonorId.in_subquery(donor_ids)),
+            );
+        }
+        if let Some(p) = filter.project_id {
+            query = query.filter(gifts::Column::ProjectId.eq(p.0));
+        }
+        if let Some(c) = filter.channel {
+            query = query.filter(gifts::Column::Channel.eq(c.as_str()));
+        }
+        if let Some(d) = filter.donor_id {
+            query = query.filter(gifts::Column::DonorId.eq(d.0));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(gifts::Column::ReceivedOn.gte(from));
+        }
+        if let Some(until) = filter.until {
+            query = query.filter(gifts::Column::ReceivedOn.lte(until));
+        }
+        let total = query.clone().count(&self.store.read).await?;
+        let rows = query
+            .order_by_desc(gifts::Column::CreatedAt)
+            .order_by_desc(gifts::Column::Id)
+            .offset(page.offset())
+            .limit(page.per_page)
+            .all(&self.store.read)
+            .await?;
+        Ok((gifts_to_view(&self.store.read, rows).await?, total))
+    }
+
+    /// One gift in scope.
+    pub async fn donation_get(&self, id: GiftId) -> StoreResult<Gift> {
+        self.actor.require(Permission::ViewGifts)?;
+        let row = self
+            .select::<gifts::Entity>()
+            .filter(gifts::Column::Id.eq(id.0))
+            .one(&self.store.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        gifts_to_view(&self.store.read, vec![row])
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Refunds (part of) a gift with a reversing entry.
+    pub async fn donation_refund(&self, id: GiftId, amount: Fen, reason: &str) -> StoreResult<Gift> {
+        self.actor.require(Permission::RecordGifts)?;
+        let before = self.donation_get(id).await?;
+        let mut errors = FieldErrors::new();
+        let reason = boai_domain::validation::required_text(&mut errors, "reason", "退款原因", Some(reason), 200);
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        let now = self.store.now();
+        let txn = self.store.write.begin().await?;
+        let already = reversed_amount(&txn, before.journal_entry_id).await?;
+        if amount.0 <= 0 || amount.0 > before.amount.0 - already {
+            return Err(funds_error(FundsError::ReversalTooLarge, "amount_fen"));
+        }
+        let lines = entry_lines(&txn, before.journal_entry_id).await?;
+        let original_kind = if before.goods.is_some() {
+            EntryKind::GoodsIn
+        } else {
+            EntryKind::Gift
+        };
+        let plan = funds::reversal(
+            before.journal_entry_id,
+            original_kind,
+            before.project_id,
+            before.amount,
+            &lines,
+            amount,
+        )
+        .map_err(|e| funds_error(e, "amount_fen"))?;
+        let meta = EntryMeta {
+            gift_id: Some(id.0),
+            memo: reason,
+            reverses_kind: Some(original_kind),
+            ..EntryMeta::default()
+        };
+        post(&txn, &self.actor, before.org_id, now, &plan, &meta).await?;
+        let refunded = already + amount.0;
+        let status = if refunded >= before.amount.0 {
+            GiftStatus::Refunded
+        } else {
+            GiftStatus::PartiallyRefunded
+        };
+        gifts::Entity::update_many()
+            .col_expr(gifts::Column::RefundedFen, Expr::value(refunded))
+            .col_expr(gifts::Column::Status, Expr::value(status.as_str()))
+            .filter(gifts::Column::Id.eq(id.0))
+            .exec(&txn)
+            .await?;
+        let row = gifts::Entity::find_by_id(id.0)
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let after = gifts_to_view(&txn, vec![row])
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound)?;
+        append(
+            &txn,
+            &self.actor,
+            now,
+            AuditChange {
+                action: AuditAction::Update,
+                entity: "gift",
+                entity_id: id.to_string(),
+                org_id: after.org_id,
+                before: Some(gift_audit(&before)),
+                after: Some(gift_audit(&after)),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(after)
+    }
+
+    /// Donors in scope (merged ones included, marked).
+    pub async fn donors_list(&self, q: Option<&str>, page: Page) -> StoreResult<(Vec<Donor>, u64)> {
+        self.actor.require(Permission::ViewGifts)?;
+        let mut query = self.select::<donors::Entity>();
+        if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+            let by_hash = self.store.secrets.keyed_hash(q);
+            query = query.filter(
+                Condition::any()
+                    .add(donors::Column::Name.contains(q))
+                    .add(donors::Column::CreditCode.eq(q.to_uppercase()))
+                    .add(donors::Column::IdCardHash.eq(by_hash.clone()))
+                    .add(donors::Column::PhoneHash.eq(by_hash)),
+            );
+        }
+        let total = query.clone().count(&self.store.read).await?;
+        let rows = query
+            .order_by_asc(donors::Column::Name)
+            .offset(page.offset())
+            .limit(page.per_page)
+            .all(&self.store.read)
+            .await?;
+        Ok((rows.into_iter().map(to_donor).collect(), total))
+    }
+
+    /// One donor in scope.
+    pub async fn donor_get(&self, id: DonorId) -> StoreResult<Donor> {
+        self.actor.require(Permission::ViewGifts)?;
+        self.select::<donors::Entity>()
+            .filter(donors::Column::Id.eq(id.0))
+            .one(&self.store.read)
+            .await?
+            .map(to_donor)
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Merges a duplicate donor into the one kept: the duplicate's gifts move
+    /// over, the duplicate is marked merged (never deleted), both audited.
+    pub async fn donor_merge(&self, keep: DonorId, duplicate: DonorId) -> StoreResult<Donor> {
+        self.actor.require(Permission::RecordGifts)?;
+        if keep == duplicate {
+            let mut errors = FieldErrors::new();
+            errors.add("duplicate_id", "不能与自身合并");
+            return Err(errors.into());
+        }
+        let kept = self.donor_get(keep).await?;
+        let dup = self.donor_get(duplicate).await?;
+        if kept.merged_into.is_some() || dup.merged_into.is_some() {
+            let mut errors = FieldErrors::new();
+            errors.add("duplicate_id", "已合并的捐赠人不能再合并");
+            return Err(errors.into());
+        }
+        let now = self.store.now();
+        let txn = self.store.write.begin().await?;
+        let moved = gifts::Entity::update_many()
+            .col_expr(gifts::Column::DonorId, Expr::value(keep.0))
+            .filter(gifts::Column::DonorId.eq(duplicate.0))
+            .exec(&txn)
+            .await?;
+        donors::Entity::update_many()
+            .col_expr(donors::Column::MergedInto, Expr::value(keep.0))
+            .col_expr(donors::Column::UpdatedAt, Expr::value(now))
+            .filter(donors::Column::Id.eq(duplicate.0))
+            .exec(&txn)
+            .await?;
+        let after = donors::Entity::find_by_id(duplicate.0)
+            .one(&txn)
+            .await?
+            .map(to_donor)
+            .ok_or(StoreError::NotFound)?;
+        append(
+            &txn,
+            &self.actor,
+            now,
+            AuditChange {
+                action: AuditAction::Update,
+                entity: "donor",
+                entity_id: duplicate.to_string(),
+                org_id: dup.org_id,
+                before: serde_json::to_value(&dup).ok(),
+                after: Some(
+                    serde_json::json!({"merged_into": keep, "gifts_moved": moved.rows_affected, "donor": after}),
+                ),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(kept)
+    }
+}
+
+/// What the audit trail keeps of a gift: no identity numbers.
+fn gift_audit(g: &Gift) -> serde_json::Value {
+    serde_json::json!({
+        "certificate_no": g.certificate_no, "donor_id": g.donor_id, "project_id": g.project_id,
+        "channel": g.channel, "amount_fen": g.amount.0, "status": g.status, "refunded_fen": g.refunded.0,
+        "goods": g.goods, "received_on": g.received_on, "journal_entry_id": g.journal_entry_id,
+    })
+}
