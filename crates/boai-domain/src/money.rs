@@ -34,6 +34,32 @@ impl std::fmt::Display for Fen {
     }
 }
 
+/// Parses yuan as people type them (`1234.56`, `1,234.5`, `¥100`) into fen,
+/// exactly (no floating point). `None` for anything else or more than two
+/// decimals.
+pub fn parse_yuan(raw: &str) -> Option<Fen> {
+    let cleaned: String = raw
+        .trim()
+        .trim_start_matches(['¥', '￥'])
+        .chars()
+        .filter(|c| *c != ',')
+        .collect();
+    let (whole, frac) = match cleaned.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (cleaned.as_str(), ""),
+    };
+    if whole.is_empty()
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || frac.len() > 2
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok()?;
+    let frac: i64 = format!("{frac:0<2}").parse().ok()?;
+    whole.checked_mul(100)?.checked_add(frac).map(Fen)
+}
+
 /// `1234567` → `1,234,567`.
 pub fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -57,6 +83,19 @@ mod tests {
         assert_eq!(Fen(5).display_yuan(), "¥0.05");
         assert_eq!(Fen(-100_000_000).display_yuan(), "-¥1,000,000.00");
         assert_eq!(Fen(i64::MIN).display_yuan(), "-¥92,233,720,368,547,758.08");
+    }
+
+    #[test]
+    fn parses_yuan_exactly() {
+        assert_eq!(parse_yuan("1234.56"), Some(Fen(123_456)));
+        assert_eq!(parse_yuan("¥1,234.5"), Some(Fen(123_450)));
+        assert_eq!(parse_yuan("100"), Some(Fen(10_000)));
+        assert_eq!(parse_yuan("0.01"), Some(Fen(1)));
+        assert_eq!(parse_yuan("1.234"), None);
+        assert_eq!(parse_yuan("-5"), None);
+        assert_eq!(parse_yuan("abc"), None);
+        assert_eq!(parse_yuan(""), None);
+        assert_eq!(parse_yuan("99999999999999999999"), None);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! side by side on port 0.
 
 use crate::auth;
+use crate::components::certificate::CertificateFont;
 use crate::rate_limit::ClientLimiter;
-use crate::{api, audit, health, orgs, pages, users};
+use crate::{api, audit, fundraising, funds, health, orgs, pages, users};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
@@ -35,6 +36,10 @@ pub struct WebConfig {
     pub token_days: i64,
     pub secure_cookies: bool,
     pub max_body_bytes: usize,
+    /// The address the public reaches this server at (for QR codes).
+    pub public_url: String,
+    /// A CJK font for certificates; `None` searches Debian's usual paths.
+    pub certificate_font: Option<std::path::PathBuf>,
 }
 
 impl Default for WebConfig {
@@ -48,6 +53,8 @@ impl Default for WebConfig {
             token_days: 90,
             secure_cookies: false,
             max_body_bytes: 2 * 1024 * 1024,
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            certificate_font: None,
         }
     }
 }
@@ -83,6 +90,8 @@ pub struct Inner {
     pub ready: AtomicBool,
     pub login_limiter: ClientLimiter,
     pub metrics: PrometheusHandle,
+    /// The certificate font, loaded on first use (it is large).
+    pub certificate_font: OnceLock<Result<Arc<CertificateFont>, String>>,
 }
 
 impl Deref for AppState {
@@ -100,7 +109,19 @@ impl AppState {
             config,
             ready: AtomicBool::new(false),
             metrics: metrics_handle(),
+            certificate_font: OnceLock::new(),
         }))
+    }
+
+    /// The certificate font, loading it once.
+    pub fn certificate_font(&self) -> Result<Arc<CertificateFont>, String> {
+        self.certificate_font
+            .get_or_init(|| {
+                CertificateFont::load(self.config.certificate_font.as_deref())
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
     }
 
     /// Marks the app ready for `/healthz`.
@@ -192,6 +213,42 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/v1/orgs/{id}", get(orgs::api::get))
         .route("/api/v1/users", get(users::list).post(users::create))
         .route("/api/v1/audit", get(audit::list))
+        .route(
+            "/api/v1/projects",
+            get(funds::api::projects_list).post(funds::api::project_create),
+        )
+        .route("/api/v1/projects/{id}", get(funds::api::project_get))
+        .route("/api/v1/funds/trial-balance", get(funds::api::trial_balance))
+        .route("/api/v1/funds/balances", get(funds::api::balances))
+        .route("/api/v1/funds/allocations", post(funds::api::allocate))
+        .route("/api/v1/funds/disbursements", post(funds::api::disburse))
+        .route("/api/v1/funds/goods-out", post(funds::api::goods_out))
+        .route(
+            "/api/v1/donations",
+            get(fundraising::api::list).post(fundraising::api::create),
+        )
+        .route("/api/v1/donations/{id}", get(fundraising::api::get))
+        .route(
+            "/api/v1/donations/{id}/certificate.pdf",
+            get(fundraising::api::certificate),
+        )
+        .route("/api/v1/donations/{id}/refunds", post(fundraising::api::refund))
+        .route("/api/v1/donors", get(fundraising::api::donors))
+        .route("/api/v1/donors/merge", post(fundraising::api::merge))
+        .route("/certificates/verify", get(fundraising::pages::verify))
+        .route("/fundraising", get(fundraising::pages::gifts))
+        .route("/fundraising/new", get(fundraising::pages::new_form))
+        .route("/fundraising/gifts", post(fundraising::pages::create))
+        .route("/fundraising/export", get(fundraising::pages::export))
+        .route("/fundraising/gifts/{id}", get(fundraising::pages::gift))
+        .route("/fundraising/gifts/{id}/refunds", post(fundraising::pages::refund))
+        .route(
+            "/fundraising/gifts/{id}/certificate.pdf",
+            get(fundraising::pages::certificate),
+        )
+        .route("/fundraising/donors", get(fundraising::pages::donors))
+        .route("/funds", get(funds::pages::overview))
+        .route("/funds/projects/{id}", get(funds::pages::project))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(track_metrics))

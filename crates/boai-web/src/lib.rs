@@ -10,6 +10,8 @@ mod audit;
 pub mod auth;
 pub mod components;
 mod error;
+mod fundraising;
+mod funds;
 mod health;
 pub mod i18n;
 mod orgs;

@@ -666,6 +666,21 @@ impl ScopedStore {
     }
 }
 
+impl crate::Store {
+    /// A gift by certificate number, for the public verification page (the
+    /// caller shows only public fields).
+    pub async fn certificate_lookup(&self, certificate_no: &str) -> StoreResult<Option<Gift>> {
+        let Some(row) = gifts::Entity::find()
+            .filter(gifts::Column::CertificateNo.eq(certificate_no))
+            .one(&self.read)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(gifts_to_view(&self.read, vec![row]).await?.pop())
+    }
+}
+
 /// What the audit trail keeps of a gift: no identity numbers.
 fn gift_audit(g: &Gift) -> serde_json::Value {
     serde_json::json!({

@@ -551,6 +551,16 @@ impl Store {
         Ok(report)
     }
 
+    /// The society's name: the root organisation's.
+    pub async fn society_name(&self) -> StoreResult<String> {
+        Ok(orgs::Entity::find()
+            .filter(orgs::Column::ParentId.is_null())
+            .one(&self.read)
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_else(|| "红十字会".to_owned()))
+    }
+
     /// The general fund and the management-cost fund (created on first use).
     pub async fn house_funds(&self) -> StoreResult<(Project, Project)> {
         let general = projects::Entity::find()
@@ -744,6 +754,17 @@ impl ScopedStore {
         .await?;
         txn.commit().await?;
         Ok(after)
+    }
+
+    /// The trial balance of the funds in view, from running balances. Each
+    /// fund balances by itself, so the sums over any set of funds balance.
+    pub async fn trial_balance(&self) -> StoreResult<TrialBalance> {
+        let mut tb = TrialBalance::default();
+        for b in self.fund_balances().await? {
+            tb.debit.0 += b.money.0 + b.goods.0;
+            tb.credit.0 += b.net_assets.0;
+        }
+        Ok(tb)
     }
 
     /// Balances of every fund in view.
@@ -1001,6 +1022,11 @@ impl ScopedStore {
         let posted = post(&txn, &self.actor, self.actor.org_id, self.store.now(), &plan, &meta).await?;
         txn.commit().await?;
         Ok(posted)
+    }
+
+    /// The general and management-cost funds.
+    pub async fn store_house_funds(&self) -> StoreResult<(Project, Project)> {
+        self.store.house_funds().await
     }
 
     async fn post_one(&self, plan: &EntryPlan, meta: EntryMeta) -> StoreResult<JournalEntry> {

@@ -360,7 +360,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Gifts::OrgId).uuid().not_null())
                     .col(ColumnDef::new(Gifts::Channel).string_len(16).not_null())
                     .col(ColumnDef::new(Gifts::AmountFen).big_integer().not_null())
-                    .col(ColumnDef::new(Gifts::Status).string_len(16).not_null())
+                    .col(ColumnDef::new(Gifts::Status).string_len(24).not_null())
                     .col(money(Gifts::RefundedFen))
                     .col(ColumnDef::new(Gifts::GoodsItem).string_len(100).null())
                     .col(ColumnDef::new(Gifts::GoodsQuantity).big_integer().null())

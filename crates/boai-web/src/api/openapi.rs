@@ -20,9 +20,24 @@ use utoipa::{Modify, OpenApi};
         crate::users::list,
         crate::users::create,
         crate::audit::list,
+        crate::funds::api::projects_list,
+        crate::funds::api::project_get,
+        crate::funds::api::project_create,
+        crate::funds::api::trial_balance,
+        crate::funds::api::balances,
+        crate::funds::api::allocate,
+        crate::funds::api::disburse,
+        crate::funds::api::goods_out,
+        crate::fundraising::api::list,
+        crate::fundraising::api::create,
+        crate::fundraising::api::get,
+        crate::fundraising::api::certificate,
+        crate::fundraising::api::refund,
+        crate::fundraising::api::donors,
+        crate::fundraising::api::merge,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"))
+    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"))
 )]
 pub struct ApiDoc;
 

@@ -163,7 +163,18 @@ macro_rules! need {
         }
     )*};
 }
-need!(ViewOrgs, ManageOrgs, ViewUsers, ManageUsers, ViewAudit);
+need!(
+    ViewOrgs,
+    ManageOrgs,
+    ViewUsers,
+    ManageUsers,
+    ViewAudit,
+    RecordGifts,
+    ManageFunds,
+    ManageProjects,
+    ViewFunds,
+    ViewGifts
+);
 
 /// Any signed-in caller (no particular permission).
 pub struct SignedIn;

@@ -26,8 +26,8 @@ pub struct NavItem {
 /// The eleven modules of PRODUCT.md: (path key, message key, href, built).
 const MODULES: [(&str, &str, &str, bool); 11] = [
     ("orgs", "nav.orgs", "/orgs", true),
-    ("fundraising", "nav.fundraising", "/m/fundraising", false),
-    ("funds", "nav.funds", "/m/funds", false),
+    ("fundraising", "nav.fundraising", "/fundraising", true),
+    ("funds", "nav.funds", "/funds", true),
     ("transparency", "nav.transparency", "/m/transparency", false),
     ("relief", "nav.relief", "/m/relief", false),
     ("registries", "nav.registries", "/m/registries", false),
