@@ -21,3 +21,9 @@ mod users;
 
 pub use app::{build_router, serve, AppState, WebConfig};
 pub use error::{ApiError, PageError};
+
+/// The verification address a gift's certificate QR code carries (relative),
+/// for tests and tools.
+pub fn fundraising_claim_url(state: &AppState, gift: &boai_store::fundraising::Gift) -> String {
+    fundraising::certificates::Claim::of(gift).signed(state).url("")
+}

@@ -22,123 +22,145 @@ use rand::{Rng, SeedableRng};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use std::collections::HashMap;
 
-/// The demo projects: code, name, kind, designated, status, target (yuan), management rate (bp), owner.
-pub const PROJECTS: [(&str, &str, &str, bool, ProjectStatus, i64, i32, &str); 12] = [
-    (
+/// One demo project.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoProject {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub designated: bool,
+    pub status: ProjectStatus,
+    pub target_yuan: i64,
+    pub management_rate_bp: i32,
+    pub owner: &'static str,
+}
+
+const fn project(
+    code: &'static str,
+    name: &'static str,
+    kind: &'static str,
+    status: ProjectStatus,
+    target_yuan: i64,
+    management_rate_bp: i32,
+    owner: &'static str,
+) -> DemoProject {
+    DemoProject {
+        code,
+        name,
+        kind,
+        designated: true,
+        status,
+        target_yuan,
+        management_rate_bp,
+        owner,
+    }
+}
+
+/// The demo projects.
+pub const PROJECTS: [DemoProject; 12] = [
+    project(
         "CATARACT",
         "白内障复明工程",
         "relief",
-        true,
         ProjectStatus::Open,
         800_000,
         0,
         "JN",
     ),
-    (
+    project(
         "UREMIA",
         "尿毒症救助",
         "relief",
-        true,
         ProjectStatus::Open,
         1_200_000,
         0,
         "JN",
     ),
-    (
+    project(
         "ANGEL",
         "红十字天使计划",
         "relief",
-        true,
         ProjectStatus::Open,
         1_500_000,
         0,
         "JN",
     ),
-    (
+    project(
         "HEART",
         "人工心脏项目",
         "relief",
-        true,
         ProjectStatus::Open,
         1_000_000,
         0,
         "JN",
     ),
-    (
+    project(
         "PARKINSON",
         "帕金森病救助",
         "relief",
-        true,
         ProjectStatus::Open,
         500_000,
         0,
         "JN",
     ),
-    (
+    project(
         "EYECARE",
         "爱眼护眼工程",
         "relief",
-        true,
         ProjectStatus::Open,
         300_000,
         0,
         "JN",
     ),
-    (
+    project(
         "WARMTH",
         "博爱送温暖",
         "relief",
-        true,
         ProjectStatus::Open,
         2_000_000,
         300,
         "JN",
     ),
-    (
+    project(
         "FLOOD2026",
         "2026 年防汛救灾专项募捐",
         "appeal",
-        true,
         ProjectStatus::Open,
         5_000_000,
         200,
         "JN",
     ),
-    (
+    project(
         "AED",
         "公共场所 AED 配置",
         "campaign",
-        true,
         ProjectStatus::Open,
         1_000_000,
         0,
         "JN",
     ),
-    (
+    project(
         "LX-CARE",
         "历下区社区助老助残",
         "campaign",
-        true,
         ProjectStatus::Open,
         200_000,
         0,
         "JN-LX",
     ),
-    (
+    project(
         "WINTER2025",
         "2025 年冬季送温暖 (已结束)",
         "campaign",
-        true,
         ProjectStatus::Closed,
         300_000,
         0,
         "JN",
     ),
-    (
+    project(
         "SCHOOLKIT",
         "校园应急包 (筹备中)",
         "campaign",
-        true,
         ProjectStatus::Draft,
         400_000,
         0,
@@ -229,29 +251,29 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
     let txn = store.write.begin().await?;
     ensure_house_funds(&txn, city, now).await?;
     let mut ids: HashMap<&str, ProjectId> = HashMap::new();
-    for (code, name, kind, designated, status, target, rate, owner) in PROJECTS {
+    for d in PROJECTS {
         let p = insert_project(
             &txn,
             &ProjectForCreate {
-                code: code.to_owned(),
-                name: name.to_owned(),
-                kind: kind.to_owned(),
-                designated,
-                status: if status == ProjectStatus::Closed {
+                code: d.code.to_owned(),
+                name: d.name.to_owned(),
+                kind: d.kind.to_owned(),
+                designated: d.designated,
+                status: if d.status == ProjectStatus::Closed {
                     ProjectStatus::Open
                 } else {
-                    status
+                    d.status
                 },
-                target: Some(Fen(target * 100)),
+                target: Some(Fen(d.target_yuan * 100)),
                 starts_on: NaiveDate::from_ymd_opt(now.year() - 1, now.month(), 1),
                 ends_on: None,
-                org_id: org_id(owner),
-                management_rate_bp: rate,
+                org_id: org_id(d.owner),
+                management_rate_bp: d.management_rate_bp,
             },
             now,
         )
         .await?;
-        ids.insert(code, p.id);
+        ids.insert(d.code, p.id);
     }
     txn.commit().await?;
     let (general, cost_fund) = store.house_funds().await?;
@@ -287,8 +309,8 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
         .collect();
     let open_projects: Vec<ProjectId> = PROJECTS
         .iter()
-        .filter(|p| p.4 != ProjectStatus::Draft)
-        .map(|p| ids[p.0])
+        .filter(|p| p.status != ProjectStatus::Draft)
+        .map(|p| ids[p.code])
         .collect();
     let start = now - Duration::days(365);
     let mut planned: Vec<PlannedGift> = (0..gifts)
@@ -368,7 +390,11 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
         .collect();
     planned.sort_by_key(|g| g.at);
 
-    let relief: Vec<ProjectId> = PROJECTS.iter().filter(|p| p.2 == "relief").map(|p| ids[p.0]).collect();
+    let relief: Vec<ProjectId> = PROJECTS
+        .iter()
+        .filter(|p| p.kind == "relief")
+        .map(|p| ids[p.code])
+        .collect();
     let mut done = 0u64;
     let mut month_start = start;
     let mut case_no = 1u32;
@@ -433,8 +459,8 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
     }
     let closed: Vec<uuid::Uuid> = PROJECTS
         .iter()
-        .filter(|p| p.4 == ProjectStatus::Closed)
-        .map(|p| ids[p.0].0)
+        .filter(|p| p.status == ProjectStatus::Closed)
+        .map(|p| ids[p.code].0)
         .collect();
     crate::entities::projects::Entity::update_many()
         .col_expr(
