@@ -162,6 +162,8 @@ before(async () => {
   for (const key of Object.keys(env)) {
     if (key.startsWith('BOAI_')) delete env[key];
   }
+  // A smaller demo year than `serve --demo`'s default, so start-up stays quick.
+  env.BOAI_DEMO_GIFTS = process.env.BOAI_E2E_DEMO_GIFTS ?? '400';
 
   const log = fs.openSync(logPath, 'a');
   server = spawn(
@@ -313,6 +315,47 @@ for (const vp of viewports) {
       }
       const { pathname } = new URL(page.url());
       assert.ok(pathname.endsWith('/login'), `after a wrong password the page is ${page.url()}, not /login`);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test(`${vp.name}: finance records a gift and gets its certificate`, { timeout: 90_000 }, async () => {
+    const context = await newContext(vp);
+    try {
+      const page = await context.newPage();
+      const landed = page.waitForURL((url) => url.pathname.endsWith('/dashboard'), { timeout: STEP_TIMEOUT_MS });
+      await submitLogin(page, 'caiwu', DEMO_PASSWORD);
+      await landed;
+      await page.goto(`${baseUrl}/fundraising/new`);
+      await page.selectOption('#project_id', { label: '白内障复明工程' });
+      await page.selectOption('#channel', 'cash');
+      await page.fill('#amount_yuan', '1234.56');
+      await page.selectOption('#donor_kind', 'person');
+      await page.fill('#donor_name', '张三丰');
+      const saved = page.waitForURL((url) => /\/fundraising\/gifts\//.test(url.pathname), { timeout: STEP_TIMEOUT_MS });
+      await page.click('form.form button[type=submit]');
+      try {
+        await saved;
+      } catch {
+        assert.fail(`recording a gift did not open its page: ${await describePage(page)}`);
+      }
+      const body = (await page.textContent('main')) ?? '';
+      assert.ok(body.includes('¥1,234.56') && body.includes('张三丰'), `gift page lacks the amount or donor: ${body.slice(0, 400)}`);
+      if (vp.name === 'phone') {
+        const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+          scrollWidth: document.documentElement.scrollWidth,
+          innerWidth: window.innerWidth,
+        }));
+        assert.ok(scrollWidth <= innerWidth + 1, `gift page scrolls horizontally on a phone (${scrollWidth} > ${innerWidth})`);
+      }
+      await page.screenshot({ path: path.join(screenshotDir, `gift-${vp.name}.png`), fullPage: true });
+      const href = await page.getAttribute('a[href$="certificate.pdf"]', 'href');
+      const pdf = await context.request.get(`${baseUrl}${href}`);
+      assert.equal(pdf.status(), 200, `certificate answered ${pdf.status()}`);
+      assert.equal(pdf.headers()['content-type'], 'application/pdf');
+      const bytes = await pdf.body();
+      assert.ok(bytes.subarray(0, 5).toString() === '%PDF-', 'certificate is not a PDF');
     } finally {
       await context.close();
     }

@@ -201,7 +201,7 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
             store.migrate().await.context("migrations failed")?;
             if seed_demo(&store, gifts).await? {
                 println!(
-                    "demo city seeded: {} organisations, accounts {}",
+                    "demo city seeded: {} organisations, {gifts} gifts, accounts {}",
                     boai_store::demo::demo_orgs(chrono::Utc::now()).len(),
                     boai_store::demo::ACCOUNTS
                         .iter()
@@ -249,7 +249,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     tracing::info!(listen = %settings.listen, backend = store.backend().as_str(), "boai starting");
     let server = tokio::spawn(boai_web::serve(listener, state.clone(), shutdown_signal()));
     store.migrate().await.context("migrations failed")?;
-    if demo && seed_demo(&store, boai_store::demo::DEFAULT_GIFTS).await? {
+    if demo && seed_demo(&store, settings.demo_gifts).await? {
         tracing::info!("demo city seeded");
     }
     state.set_ready();

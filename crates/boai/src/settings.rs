@@ -34,6 +34,12 @@ pub struct Settings {
     pub token_days: i64,
     /// Mark cookies `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// The address the public reaches this server at (QR codes on certificates).
+    pub public_url: String,
+    /// A CJK font file for certificates (default: search Debian's font folders).
+    pub certificate_font: Option<PathBuf>,
+    /// How many gifts `serve --demo` seeds into an empty database.
+    pub demo_gifts: u64,
 }
 
 impl Default for Settings {
@@ -51,6 +57,9 @@ impl Default for Settings {
             login_rate_per_minute: 60,
             token_days: 90,
             secure_cookies: false,
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            certificate_font: None,
+            demo_gifts: boai_store::demo::DEFAULT_GIFTS,
         }
     }
 }
@@ -88,6 +97,8 @@ impl Settings {
             login_rate_per_minute: self.login_rate_per_minute.max(60),
             token_days: self.token_days,
             secure_cookies: self.secure_cookies,
+            public_url: self.public_url.clone(),
+            certificate_font: self.certificate_font.clone(),
             ..boai_web::WebConfig::default()
         }
     }
@@ -132,6 +143,16 @@ token_days = 90
 
 # Mark cookies Secure: turn on when Boai is served over HTTPS.
 secure_cookies = false
+
+# The address the public reaches Boai at; certificate QR codes point here.
+public_url = "http://127.0.0.1:8080"
+
+# A CJK font for PDF certificates. Empty: search Debian's Noto CJK and
+# WenQuanYi fonts (apt-get install fonts-noto-cjk).
+# certificate_font = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
+
+# How many gifts `boai serve --demo` seeds into an empty database.
+demo_gifts = 20000
 
 # The demo accounts' password is taken from the environment variable
 # BOAI_DEMO_PASSWORD when the demo is seeded (default "boai-demo").
