@@ -142,9 +142,57 @@ impl Store {
         self.clock.now()
     }
 
+    /// Baseline for benchmarks: single-row durable INSERTs, one after the
+    /// other, each its own transaction, on the writer (same sync settings as
+    /// the application), for `duration`. Returns how many were written. Uses
+    /// a scratch table it creates and drops.
+    pub async fn raw_insert_baseline(&self, duration: std::time::Duration) -> StoreResult<u64> {
+        use sea_orm::{Statement, Value};
+        let backend = self.write.get_database_backend();
+        self.write.execute_unprepared("DROP TABLE IF EXISTS bench_raw").await?;
+        self.write.execute_unprepared("CREATE TABLE bench_raw (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)").await?;
+        let sql = match backend {
+            sea_orm::DatabaseBackend::Postgres => "INSERT INTO bench_raw (id, v) VALUES ($1, $2)",
+            _ => "INSERT INTO bench_raw (id, v) VALUES (?, ?)",
+        };
+        let start = std::time::Instant::now();
+        let mut n: i64 = 0;
+        while start.elapsed() < duration {
+            n += 1;
+            self.write
+                .execute(Statement::from_sql_and_values(backend, sql, [Value::from(n), Value::from(n * 7)]))
+                .await?;
+        }
+        self.write.execute_unprepared("DROP TABLE bench_raw").await?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
     /// Closes the pools.
     pub async fn close(self) {
         let _ = self.read.close().await;
         let _ = self.write.close().await;
     }
+}
+
+/// Creates a fresh, empty database on the PostgreSQL server `server_url`
+/// names (for tests and benchmarks) and returns its URL.
+pub async fn create_scratch_database(server_url: &str, prefix: &str) -> StoreResult<String> {
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(server_url).await?;
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    let _ = admin.close().await;
+    let base = server_url.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or_else(|| server_url.to_owned());
+    Ok(format!("{base}/{name}"))
+}
+
+/// Drops a database made by [`create_scratch_database`].
+pub async fn drop_scratch_database(server_url: &str, url: &str) -> StoreResult<()> {
+    let Some((_, name)) = url.rsplit_once('/') else { return Ok(()) };
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Ok(());
+    }
+    let admin = Database::connect(server_url).await?;
+    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+    let _ = admin.close().await;
+    Ok(())
 }

@@ -23,7 +23,7 @@ pub mod orgs;
 mod scoped;
 pub mod secrets;
 
-pub use db::{Backend, Store};
+pub use db::{create_scratch_database, drop_scratch_database, Backend, Store};
 pub use error::StoreError;
 pub use scoped::{Actor, Page, ScopedStore};
 

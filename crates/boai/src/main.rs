@@ -1,6 +1,7 @@
 //! `boai`: the command line. Parsing and wiring only; everything it does is
 //! a call into the store or the web crate.
 
+mod bench;
 mod settings;
 
 use anyhow::{bail, Context};
@@ -58,6 +59,18 @@ enum Command {
     },
     /// Print a documented example configuration.
     PrintConfig,
+    /// Measure the gift write path against baselines (see `bench.rs`).
+    Bench {
+        /// A PostgreSQL server URL to bench on (a fresh database is created); default SQLite.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+    },
     /// Audit-trail commands.
     Audit {
         #[command(subcommand)]
@@ -235,6 +248,10 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::Bench { database_url, seconds, clients } => {
+            bench::run(bench::BenchOptions { database_url, seconds, clients }).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::PrintConfig => Ok(ExitCode::SUCCESS),
     }
