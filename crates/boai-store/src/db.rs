@@ -150,7 +150,9 @@ impl Store {
         use sea_orm::{Statement, Value};
         let backend = self.write.get_database_backend();
         self.write.execute_unprepared("DROP TABLE IF EXISTS bench_raw").await?;
-        self.write.execute_unprepared("CREATE TABLE bench_raw (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)").await?;
+        self.write
+            .execute_unprepared("CREATE TABLE bench_raw (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)")
+            .await?;
         let sql = match backend {
             sea_orm::DatabaseBackend::Postgres => "INSERT INTO bench_raw (id, v) VALUES ($1, $2)",
             _ => "INSERT INTO bench_raw (id, v) VALUES (?, ?)",
@@ -160,7 +162,11 @@ impl Store {
         while start.elapsed() < duration {
             n += 1;
             self.write
-                .execute(Statement::from_sql_and_values(backend, sql, [Value::from(n), Value::from(n * 7)]))
+                .execute(Statement::from_sql_and_values(
+                    backend,
+                    sql,
+                    [Value::from(n), Value::from(n * 7)],
+                ))
                 .await?;
         }
         self.write.execute_unprepared("DROP TABLE bench_raw").await?;
@@ -181,18 +187,25 @@ pub async fn create_scratch_database(server_url: &str, prefix: &str) -> StoreRes
     let admin = Database::connect(server_url).await?;
     admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
     let _ = admin.close().await;
-    let base = server_url.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or_else(|| server_url.to_owned());
+    let base = server_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .unwrap_or_else(|| server_url.to_owned());
     Ok(format!("{base}/{name}"))
 }
 
 /// Drops a database made by [`create_scratch_database`].
 pub async fn drop_scratch_database(server_url: &str, url: &str) -> StoreResult<()> {
-    let Some((_, name)) = url.rsplit_once('/') else { return Ok(()) };
+    let Some((_, name)) = url.rsplit_once('/') else {
+        return Ok(());
+    };
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Ok(());
     }
     let admin = Database::connect(server_url).await?;
-    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await?;
     let _ = admin.close().await;
     Ok(())
 }

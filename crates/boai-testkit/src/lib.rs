@@ -23,10 +23,30 @@ pub fn backend() -> &'static str {
     }
 }
 
-/// A database of its own for one test.
+/// A database of its own for one test (dropped with it on PostgreSQL).
 pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+}
+
+fn pg_server_url() -> String {
+    std::env::var("BOAI_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if !self.url.starts_with("postgres") {
+            return;
+        }
+        let url = self.url.clone();
+        // Drop runs inside the test's runtime: use a thread of its own.
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                let _ = rt.block_on(boai_store::drop_scratch_database(&pg_server_url(), &url));
+            }
+        })
+        .join();
+    }
 }
 
 impl TestDb {

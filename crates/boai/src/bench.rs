@@ -67,7 +67,12 @@ where
             (ok, failed, latencies)
         }));
     }
-    let mut total = Load { ok: 0, failed: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
+    let mut total = Load {
+        ok: 0,
+        failed: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+    };
     for t in tasks {
         if let Ok((ok, failed, lat)) = t.await {
             total.ok += ok;
@@ -86,7 +91,9 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
             let url = boai_store::create_scratch_database(server, "boai_bench").await?;
             (url.clone(), Some((server.to_owned(), url)))
         }
-        Some(other) => anyhow::bail!("--database-url must be a postgres:// server URL (SQLite is used by default): {other}"),
+        Some(other) => {
+            anyhow::bail!("--database-url must be a postgres:// server URL (SQLite is used by default): {other}")
+        }
         None => (format!("sqlite://{}", dir.path().join("bench.db").display()), None),
     };
     let result = measure(&url, &options).await;
@@ -98,21 +105,36 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
 
 async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
     let duration = Duration::from_secs(options.seconds.max(1));
-    let store = Store::connect(url, Arc::new(SystemClock)).await.context("cannot open the bench database")?;
+    let store = Store::connect(url, Arc::new(SystemClock))
+        .await
+        .context("cannot open the bench database")?;
     store.migrate().await?;
-    eprintln!("bench: {} · {} s per phase · {} clients", store.backend().as_str(), duration.as_secs(), options.clients);
+    eprintln!(
+        "bench: {} · {} s per phase · {} clients",
+        store.backend().as_str(),
+        duration.as_secs(),
+        options.clients
+    );
     boai_store::demo::seed(&store, "bench-password-1", 200, |_, _| {}).await?;
 
     eprintln!("bench: baseline A (single-row durable INSERTs)…");
     let raw = store.raw_insert_baseline(duration).await?;
     let raw_rate = raw as f64 / duration.as_secs_f64();
 
-    let state = boai_web::AppState::new(store.clone(), boai_web::WebConfig { login_rate_per_minute: 1_000_000, ..Default::default() });
+    let state = boai_web::AppState::new(
+        store.clone(),
+        boai_web::WebConfig {
+            login_rate_per_minute: 1_000_000,
+            ..Default::default()
+        },
+    );
     state.set_ready();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(boai_web::serve(listener, state, std::future::pending()));
-    let client = reqwest::Client::builder().pool_max_idle_per_host(options.clients * 2).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(options.clients * 2)
+        .build()?;
 
     eprintln!("bench: baseline B (GET /healthz)…");
     let c = client.clone();
@@ -120,7 +142,13 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
     let mut health = load(options.clients, duration, move |_, _| {
         let c = c.clone();
         let url = format!("{b}/healthz");
-        async move { c.get(url).send().await.map(|r| r.status().is_success()).unwrap_or(false) }
+        async move {
+            c.get(url)
+                .send()
+                .await
+                .map(|r| r.status().is_success())
+                .unwrap_or(false)
+        }
     })
     .await;
 
@@ -132,8 +160,13 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
         .json()
         .await?;
     let token = token["token"].as_str().context("no token")?.to_owned();
-    let projects: serde_json::Value =
-        client.get(format!("{base}/api/v1/projects?per_page=100")).bearer_auth(&token).send().await?.json().await?;
+    let projects: serde_json::Value = client
+        .get(format!("{base}/api/v1/projects?per_page=100"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
     let project = projects["items"]
         .as_array()
         .and_then(|items| items.iter().find(|p| p["code"] == "CATARACT"))
@@ -152,12 +185,25 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
             "donor": {"kind": "person", "name": format!("压测{client_no}"), "phone": format!("139{:08}", client_no)}
         });
         let token = token.clone();
-        async move { c.post(url).bearer_auth(token).json(&body).send().await.map(|r| r.status().as_u16() == 201).unwrap_or(false) }
+        async move {
+            c.post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status().as_u16() == 201)
+                .unwrap_or(false)
+        }
     })
     .await;
     let report = store.books_check().await?;
 
-    println!("Boai bench — {} — {} s per phase, {} concurrent clients", store.backend().as_str(), duration.as_secs(), options.clients);
+    println!(
+        "Boai bench — {} — {} s per phase, {} concurrent clients",
+        store.backend().as_str(),
+        duration.as_secs(),
+        options.clients
+    );
     println!("  baseline A  raw single-row durable INSERT   {raw_rate:>10.1} rows/s   (1.00)");
     println!(
         "  baseline B  GET /healthz                     {:>10.1} req/s    ({:.2} × A)  p50 {:?} p99 {:?}",
@@ -178,8 +224,16 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
     println!(
         "  books after the run: {} entries, trial balance {}, running balances {}",
         report.entries,
-        if report.trial_balance.balanced() { "balanced" } else { "UNBALANCED" },
-        if report.mismatched_accounts.is_empty() { "equal the journal" } else { "DIFFER from the journal" }
+        if report.trial_balance.balanced() {
+            "balanced"
+        } else {
+            "UNBALANCED"
+        },
+        if report.mismatched_accounts.is_empty() {
+            "equal the journal"
+        } else {
+            "DIFFER from the journal"
+        }
     );
     anyhow::ensure!(report.holds(), "the books do not hold after the run");
     store.close().await;

@@ -249,8 +249,17 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
                 }
             }
         }
-        Command::Bench { database_url, seconds, clients } => {
-            bench::run(bench::BenchOptions { database_url, seconds, clients }).await?;
+        Command::Bench {
+            database_url,
+            seconds,
+            clients,
+        } => {
+            bench::run(bench::BenchOptions {
+                database_url,
+                seconds,
+                clients,
+            })
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::PrintConfig => Ok(ExitCode::SUCCESS),
