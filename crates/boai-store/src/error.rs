@@ -26,6 +26,20 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// A uniqueness conflict reported as a field error (e.g. a taken code).
+    pub(crate) fn conflict_on(self, field: &str, message: &str) -> StoreError {
+        match self {
+            StoreError::Conflict(_) => {
+                let mut errors = FieldErrors::new();
+                errors.add(field, message);
+                StoreError::Invalid(errors)
+            }
+            other => other,
+        }
+    }
+}
+
 impl From<DbErr> for StoreError {
     fn from(err: DbErr) -> Self {
         if is_unique_violation(&err) {

@@ -7,6 +7,7 @@
 //! - gifts: `POST /api/v1/donations` with `--clients` concurrent clients,
 //!   each gift confirmed, journalled and audited before it is acknowledged;
 //!   p50 and p99 latency.
+//!
 //! It runs against a fresh database it creates (SQLite in a temporary
 //! folder, or a new database on the PostgreSQL server `--database-url`
 //! names) and removes it afterwards.

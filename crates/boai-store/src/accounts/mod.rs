@@ -482,14 +482,7 @@ impl ScopedStore {
         }
         let user = insert_user(&txn, &input, &password_hash, self.store.now())
             .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => {
-                    let mut errors = FieldErrors::new();
-                    errors.add("username", "该用户名已被使用");
-                    StoreError::Invalid(errors)
-                }
-                other => other,
-            })?;
+            .map_err(|e| e.conflict_on("username", "该用户名已被使用"))?;
         append(
             &txn,
             &self.actor,

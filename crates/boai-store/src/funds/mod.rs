@@ -687,14 +687,9 @@ impl ScopedStore {
             return Err(errors.into());
         }
         let now = self.store.now();
-        let project = insert_project(&txn, &input, now).await.map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                let mut errors = FieldErrors::new();
-                errors.add("code", "该项目代码已被使用");
-                StoreError::Invalid(errors)
-            }
-            other => other,
-        })?;
+        let project = insert_project(&txn, &input, now)
+            .await
+            .map_err(|e| e.conflict_on("code", "该项目代码已被使用"))?;
         append(
             &txn,
             &self.actor,

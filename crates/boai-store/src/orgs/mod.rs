@@ -139,14 +139,9 @@ impl ScopedStore {
             created_at: now,
             updated_at: now,
         };
-        insert_org(&txn, &org).await.map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                let mut errors = FieldErrors::new();
-                errors.add("code", "该代码已被使用");
-                StoreError::Invalid(errors)
-            }
-            other => other,
-        })?;
+        insert_org(&txn, &org)
+            .await
+            .map_err(|e| e.conflict_on("code", "该代码已被使用"))?;
         append(
             &txn,
             &self.actor,

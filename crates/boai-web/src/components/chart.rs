@@ -402,8 +402,9 @@ fn escape(s: &str) -> String {
 }
 
 /// Whether a character is drawn about 1 em wide (CJK, kana, Hangul, full-width
-/// forms, most emoji); everything else is estimated at 0.6 em.
-fn is_wide(c: char) -> bool {
+/// forms, most emoji); everything else is estimated at 0.6 em. Shared with
+/// the Excel export's column widths.
+pub(crate) fn is_wide(c: char) -> bool {
     matches!(c as u32,
         0x1100..=0x115F
         | 0x2E80..=0x303E

@@ -12,6 +12,7 @@
 //! Excel's rules. Downloads use [`XLSX_CONTENT_TYPE`] and
 //! [`content_disposition`].
 
+use crate::components::chart::is_wide;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
 use rust_xlsxwriter::{Color, ExcelDateTime, Format, FormatBorder, FormatPattern, Workbook, Worksheet, XlsxError};
 
@@ -244,25 +245,6 @@ fn text_px(s: &str) -> u32 {
         })
         .max()
         .unwrap_or(0)
-}
-
-fn is_wide(c: char) -> bool {
-    matches!(c as u32,
-        0x1100..=0x115F
-        | 0x2E80..=0x303E
-        | 0x3041..=0x33FF
-        | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF
-        | 0xA000..=0xA4CF
-        | 0xAC00..=0xD7A3
-        | 0xF900..=0xFAFF
-        | 0xFE10..=0xFE19
-        | 0xFE30..=0xFE6F
-        | 0xFF00..=0xFF60
-        | 0xFFE0..=0xFFE6
-        | 0x1F300..=0x1F64F
-        | 0x1F900..=0x1F9FF
-        | 0x20000..=0x3FFFD)
 }
 
 /// Make `name` a legal Excel sheet name: `[]:*?/\` and control characters
