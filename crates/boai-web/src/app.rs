@@ -223,6 +223,9 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/v1/funds/allocations", post(funds::api::allocate))
         .route("/api/v1/funds/disbursements", post(funds::api::disburse))
         .route("/api/v1/funds/goods-out", post(funds::api::goods_out))
+        .route("/api/v1/funds/transfers", post(funds::api::transfer))
+        .route("/api/v1/funds/management-costs", post(funds::api::management_cost))
+        .route("/api/v1/funds/entries/{id}/reversals", post(funds::api::reverse))
         .route(
             "/api/v1/donations",
             get(fundraising::api::list).post(fundraising::api::create),

@@ -497,3 +497,74 @@ async fn pages_for_gifts_and_funds() -> anyhow::Result<()> {
     assert_eq!(sheet.rows().count() as u64, 1 + gift_count(&app, &token).await?);
     Ok(())
 }
+
+#[tokio::test]
+async fn transfers_management_costs_and_corrections() -> anyhow::Result<()> {
+    let app = TestApp::demo().await?;
+    let token = app.token("caiwu").await?;
+    let c = app.client();
+    let general = project_id(&app, &token, "GENERAL").await?;
+    let admin_fund = project_id(&app, &token, "ADMIN").await?;
+    let warmth = project_id(&app, &token, "WARMTH").await?;
+    let cataract = project_id(&app, &token, "CATARACT").await?;
+    let post = |path: &'static str, body: Value| c.post(app.url(path)).bearer_auth(&token).json(&body).send();
+    // Money in first, so there is something to move.
+    for project in [&general, &warmth] {
+        let res = post(
+            "/api/v1/donations",
+            json!({"project_id": project, "amount_fen": 1_000_000, "channel": "cash"}),
+        )
+        .await?;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let res = post("/api/v1/funds/transfers", json!({"from_project_id": general, "project_id": admin_fund, "amount_fen": 1000, "decision_ref": "执委会 2026-11"})).await?;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = post(
+        "/api/v1/funds/transfers",
+        json!({"from_project_id": warmth, "project_id": general, "amount_fen": 1000, "decision_ref": "x"}),
+    )
+    .await?;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "designated money never leaves its project"
+    );
+    let res = post(
+        "/api/v1/funds/management-costs",
+        json!({"project_id": warmth, "base_fen": 100_000}),
+    )
+    .await?;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.json::<Value>().await?["amount_fen"], 3000, "3% of ¥1,000");
+    let res = post(
+        "/api/v1/funds/management-costs",
+        json!({"project_id": cataract, "base_fen": 100_000}),
+    )
+    .await?;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT, "a rate of 0 charges nothing");
+    let paid: Value = post(
+        "/api/v1/funds/disbursements",
+        json!({"project_id": warmth, "amount_fen": 50_000, "payee": "受助人 #9"}),
+    )
+    .await?
+    .json()
+    .await?;
+    let id = paid["id"].as_str().unwrap_or_default().to_owned();
+    let reverse = |fen: i64| {
+        c.post(app.url(&format!("/api/v1/funds/entries/{id}/reversals")))
+            .bearer_auth(&token)
+            .json(&json!({"amount_fen": fen, "reason": "多付更正"}))
+            .send()
+    };
+    let res = reverse(20_000).await?;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.json::<Value>().await?["reverses_id"], Value::String(id.clone()));
+    assert_eq!(
+        reverse(30_001).await?.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "never more than remains"
+    );
+    let report = app.store.books_check().await?;
+    assert!(report.holds(), "{report:?}");
+    Ok(())
+}

@@ -406,8 +406,36 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
             scoped.record_gift(&txn, g.input.clone(), g.at).await?;
             done += 1;
         }
-        // Month end: allocate part of the general fund, pay cases, give goods out.
+        // Month end: management costs where agreed, allocate part of the
+        // general fund, pay cases, give goods out.
         let system = system_actor(city);
+        for d in PROJECTS.iter().filter(|d| d.management_rate_bp > 0) {
+            let base: i64 = planned
+                .iter()
+                .filter(|g| {
+                    g.at >= month_start
+                        && g.at < month_end
+                        && g.input.project_id == ids[d.code]
+                        && g.input.goods.is_none()
+                })
+                .map(|g| g.input.amount.0)
+                .sum();
+            let charge = funds::management_charge(
+                Fen(base),
+                i64::from(d.management_rate_bp),
+                crate::funds::MANAGEMENT_RATE_CAP_BP,
+            )
+            .map_err(|e| crate::funds::funds_error(e, "amount_fen"))?;
+            if charge.0 > 0 {
+                let plan = funds::management_cost(ids[d.code], cost_fund.id, charge)
+                    .map_err(|e| crate::funds::funds_error(e, "amount_fen"))?;
+                let meta = EntryMeta {
+                    memo: Some(format!("管理费 {} 基点", d.management_rate_bp)),
+                    ..EntryMeta::default()
+                };
+                post(&txn, &system, city, month_end - Duration::seconds(3), &plan, &meta).await?;
+            }
+        }
         let balances = money_balances(&txn).await?;
         let general_money = balances.get(&general.id).map(|b| b.0).unwrap_or(0);
         let share = general_money * 4 / 10 / relief.len() as i64;

@@ -358,3 +358,87 @@ pub async fn goods_out(auth: Authorized<ManageFunds>, body: ApiJson<GoodsOutBody
     let entry = auth.store.goods_out(project, value, &recipient, b.memo).await?;
     Ok(json_response(StatusCode::CREATED, &EntryDto::from(&entry)))
 }
+
+/// Money moved between two undesignated funds.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TransferBody {
+    pub from_project_id: Option<String>,
+    pub project_id: Option<String>,
+    #[schema(value_type = Option<i64>)]
+    pub amount_fen: Option<serde_json::Value>,
+    pub decision_ref: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/funds/transfers", tag = "funds", request_body = TransferBody,
+    responses((status = 201, body = EntryDto), (status = 401), (status = 403), (status = 422)), security(("bearer" = [])))]
+pub async fn transfer(auth: Authorized<ManageFunds>, body: ApiJson<TransferBody>) -> Result<Response, ApiError> {
+    let b = body.value;
+    let mut errors = FieldErrors::new();
+    let from = parse_project_id(&mut errors, "from_project_id", b.from_project_id.as_deref());
+    let to = parse_project_id(&mut errors, "project_id", b.project_id.as_deref());
+    let amount = parse_fen(&mut errors, "amount_fen", b.amount_fen.as_ref());
+    let decision = required_text(&mut errors, "decision_ref", "决策依据", b.decision_ref.as_deref(), 200);
+    let (Some(from), Some(to), Some(amount), Some(decision)) = (from, to, amount, decision) else {
+        return Err(errors.into());
+    };
+    let entry = auth.store.transfer(from, to, amount, &decision).await?;
+    Ok(json_response(StatusCode::CREATED, &EntryDto::from(&entry)))
+}
+
+/// A management-cost charge on a base amount at the project's agreed rate.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ManagementCostBody {
+    pub project_id: Option<String>,
+    /// The amount the rate applies to (e.g. the period's gifts).
+    #[schema(value_type = Option<i64>)]
+    pub base_fen: Option<serde_json::Value>,
+}
+
+#[utoipa::path(post, path = "/api/v1/funds/management-costs", tag = "funds", request_body = ManagementCostBody,
+    responses((status = 201, body = EntryDto), (status = 204, description = "the project's rate is 0: nothing charged"),
+        (status = 401), (status = 403), (status = 422)), security(("bearer" = [])))]
+pub async fn management_cost(
+    auth: Authorized<ManageFunds>,
+    body: ApiJson<ManagementCostBody>,
+) -> Result<Response, ApiError> {
+    let b = body.value;
+    let mut errors = FieldErrors::new();
+    let project = parse_project_id(&mut errors, "project_id", b.project_id.as_deref());
+    let base = parse_fen(&mut errors, "base_fen", b.base_fen.as_ref());
+    let (Some(project), Some(base)) = (project, base) else {
+        return Err(errors.into());
+    };
+    match auth.store.charge_management_cost(project, base).await? {
+        Some(entry) => Ok(json_response(StatusCode::CREATED, &EntryDto::from(&entry))),
+        None => Ok(axum::response::IntoResponse::into_response(StatusCode::NO_CONTENT)),
+    }
+}
+
+/// A correction: (part of) an entry reversed by a new entry.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReversalBody {
+    #[schema(value_type = Option<i64>)]
+    pub amount_fen: Option<serde_json::Value>,
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/funds/entries/{id}/reversals", tag = "funds", params(("id" = Uuid, Path)),
+    request_body = ReversalBody,
+    responses((status = 201, body = EntryDto), (status = 401), (status = 403), (status = 404), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn reverse(
+    auth: Authorized<ManageFunds>,
+    Path(id): Path<String>,
+    body: ApiJson<ReversalBody>,
+) -> Result<Response, ApiError> {
+    let id: boai_domain::ids::JournalEntryId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let b = body.value;
+    let mut errors = FieldErrors::new();
+    let amount = parse_fen(&mut errors, "amount_fen", b.amount_fen.as_ref());
+    let reason = required_text(&mut errors, "reason", "冲销原因", b.reason.as_deref(), 200);
+    let (Some(amount), Some(reason)) = (amount, reason) else {
+        return Err(errors.into());
+    };
+    let entry = auth.store.reverse_entry(id, amount, &reason).await?;
+    Ok(json_response(StatusCode::CREATED, &EntryDto::from(&entry)))
+}
