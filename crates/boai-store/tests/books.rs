@@ -243,3 +243,67 @@ async fn overdrafts_and_over_refunds_are_refused_and_change_nothing() -> anyhow:
     ));
     Ok(())
 }
+
+#[tokio::test]
+async fn concurrent_gifts_and_allocations_all_commit() -> anyhow::Result<()> {
+    use boai_domain::fundraising::DonorForCreate;
+    let (store, _, _db) = demo_store().await?;
+    let finance = store.scoped(actor(&store, "caiwu").await?);
+    let (general, _) = store.house_funds().await?;
+    let projects = finance
+        .projects_list(&Default::default(), boai_store::Page::new(Some(1), Some(100)))
+        .await?
+        .0;
+    let relief: Vec<ProjectId> = projects.iter().filter(|p| p.kind == "relief").map(|p| p.id).collect();
+    let mut tasks = Vec::new();
+    for t in 0..12usize {
+        let s = finance.clone();
+        let relief = relief.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..4usize {
+                let donor = (i % 2 == 0).then(|| DonorForCreate::Person {
+                    name: format!("并发捐赠人{t}-{i}"),
+                    phone: None,
+                    id_card: None,
+                    public: false,
+                });
+                let fund = if i % 2 == 0 {
+                    general.id
+                } else {
+                    relief[(t + i) % relief.len()]
+                };
+                s.donation_create(
+                    DonationForCreate {
+                        project_id: fund,
+                        amount: Fen(10_000 + i as i64),
+                        channel: Channel::Cash,
+                        donor,
+                        goods: None,
+                        received_on: None,
+                        note: None,
+                    },
+                    None,
+                )
+                .await?;
+                match s
+                    .allocate(general.id, relief[(t * 3 + i) % relief.len()], Fen(100), "并发分配")
+                    .await
+                {
+                    Ok(_) | Err(StoreError::Invalid(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok::<_, StoreError>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let report = store.books_check().await?;
+    assert!(report.holds(), "{report:?}");
+    assert!(matches!(
+        store.verify_audit(|_, _| {}).await?,
+        boai_store::audit::AuditVerdict::Intact { .. }
+    ));
+    Ok(())
+}

@@ -216,12 +216,15 @@ async fn gifts_to_view<C: ConnectionTrait>(conn: &C, rows: Vec<gifts::Model>) ->
 
 impl ScopedStore {
     /// Finds the donor this input names, or creates one.
+    /// Finds or creates the donor; a new donor's audit change is returned for
+    /// the caller to append last (the audit head is always the last lock a
+    /// transaction takes, so writers never deadlock).
     async fn find_or_create_donor<C: ConnectionTrait>(
         &self,
         conn: &C,
         input: &DonorForCreate,
         now: DateTime<Utc>,
-    ) -> StoreResult<DonorId> {
+    ) -> StoreResult<(DonorId, Option<AuditChange<'static>>)> {
         let secrets = &self.store.secrets;
         let mut existing = None;
         match input {
@@ -256,7 +259,7 @@ impl ScopedStore {
             DonorForCreate::Organisation { .. } => {}
         }
         if let Some(found) = existing {
-            return Ok(DonorId(found.id));
+            return Ok((DonorId(found.id), None));
         }
         let id = DonorId::new();
         let (phone, id_card, credit_code) = match input {
@@ -287,21 +290,15 @@ impl ScopedStore {
             .await?
             .map(to_donor)
             .ok_or(StoreError::NotFound)?;
-        append(
-            conn,
-            &self.actor,
-            now,
-            AuditChange {
-                action: AuditAction::Create,
-                entity: "donor",
-                entity_id: id.to_string(),
-                org_id: self.actor.org_id,
-                before: None,
-                after: serde_json::to_value(&donor).ok(),
-            },
-        )
-        .await?;
-        Ok(id)
+        let change = AuditChange {
+            action: AuditAction::Create,
+            entity: "donor",
+            entity_id: id.to_string(),
+            org_id: self.actor.org_id,
+            before: None,
+            after: serde_json::to_value(&donor).ok(),
+        };
+        Ok((id, Some(change)))
     }
 
     /// Records a gift in hand: confirmed at once, journalled, audited.
@@ -311,14 +308,15 @@ impl ScopedStore {
         idempotency: Option<Responder<'_, Gift>>,
     ) -> StoreResult<Gift> {
         self.actor.require(Permission::RecordGifts)?;
-        let now = self.store.now();
-        let txn = self.store.write.begin().await?;
-        let project = projects::Entity::find_by_id(input.project_id.0).one(&txn).await?;
-        if !matches!(&project, Some(p) if self.project_get(ProjectId(p.id)).await.is_ok()) {
+        // Visibility is checked before the transaction: holding a writer
+        // while waiting for a reader could exhaust a shared pool.
+        if let Err(StoreError::NotFound) = self.project_get(input.project_id).await {
             let mut errors = FieldErrors::new();
             errors.add("project_id", "项目不存在");
             return Err(errors.into());
         }
+        let now = self.store.now();
+        let txn = self.store.write.begin().await?;
         let gift = self.record_gift(&txn, input, now).await?;
         if let Some((claim, render)) = idempotency {
             self.idempotency_record(&txn, claim, render(&gift)).await?;
@@ -343,9 +341,12 @@ impl ScopedStore {
             errors.add("project_id", "该项目未在募集中, 不能接收捐赠");
             return Err(errors.into());
         }
-        let donor_id = match &input.donor {
-            Some(d) => Some(self.find_or_create_donor(txn, d, at).await?),
-            None => None,
+        let (donor_id, donor_change) = match &input.donor {
+            Some(d) => {
+                let (id, change) = self.find_or_create_donor(txn, d, at).await?;
+                (Some(id), change)
+            }
+            None => (None, None),
         };
         let city_code = orgs::Entity::find()
             .filter(orgs::Column::ParentId.is_null())
@@ -427,6 +428,9 @@ impl ScopedStore {
             created_by: self.actor.username.clone(),
             created_at: at,
         };
+        if let Some(change) = donor_change {
+            append(txn, &self.actor, at, change).await?;
+        }
         append(
             txn,
             &self.actor,

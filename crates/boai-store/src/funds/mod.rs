@@ -300,30 +300,43 @@ pub(crate) async fn post<C: ConnectionTrait>(
     })
     .exec_without_returning(conn)
     .await?;
-    for (n, line) in plan.lines.iter().enumerate() {
+    // Balances are moved in account-id order (lines are written in plan
+    // order), so concurrent entries over the same funds lock rows in one
+    // order and cannot deadlock.
+    let mut moves: Vec<(uuid::Uuid, i64, String)> = Vec::new();
+    for line in &plan.lines {
         let account = *account_of
             .get(&(line.fund.0, line.account.as_str().to_owned()))
             .ok_or_else(|| {
                 StoreError::Corrupt(format!("fund {} has no {} account", line.fund, line.account.as_str()))
             })?;
-        let delta = line.balance_delta();
+        moves.push((account, line.balance_delta(), line.fund.to_string()));
+    }
+    moves.sort_by_key(|m| m.0);
+    for (account, delta, fund) in &moves {
         let moved = accounts::Entity::update_many()
             .col_expr(
                 accounts::Column::BalanceFen,
-                Expr::col(accounts::Column::BalanceFen).add(delta),
+                Expr::col(accounts::Column::BalanceFen).add(*delta),
             )
-            .filter(accounts::Column::Id.eq(account))
-            .filter(Expr::expr(Expr::col(accounts::Column::BalanceFen).add(delta)).gte(0))
+            .filter(accounts::Column::Id.eq(*account))
+            .filter(Expr::expr(Expr::col(accounts::Column::BalanceFen).add(*delta)).gte(0))
             .exec(conn)
             .await?;
         if moved.rows_affected == 0 {
-            let name = projects::Entity::find_by_id(line.fund.0)
+            let fund: uuid::Uuid = fund.parse().map_err(|_| StoreError::Corrupt("fund id".into()))?;
+            let name = projects::Entity::find_by_id(fund)
                 .one(conn)
                 .await?
                 .map(|p| p.name)
                 .unwrap_or_default();
             return Err(overdrawn(&name));
         }
+    }
+    for (n, line) in plan.lines.iter().enumerate() {
+        let account = *account_of
+            .get(&(line.fund.0, line.account.as_str().to_owned()))
+            .ok_or_else(|| StoreError::Corrupt("account vanished".into()))?;
         journal_lines::Entity::insert(journal_lines::ActiveModel {
             entry_id: Set(id.0),
             line_no: Set(i32::try_from(n).unwrap_or(i32::MAX)),
@@ -982,13 +995,15 @@ impl ScopedStore {
     /// Reverses (part of) a non-gift entry: a correction.
     pub async fn reverse_entry(&self, entry: JournalEntryId, amount: Fen, reason: &str) -> StoreResult<JournalEntry> {
         self.actor.require(Permission::ManageFunds)?;
-        let txn = self.store.write.begin().await?;
+        // Read and check before the transaction: holding a writer while
+        // waiting for a reader could exhaust a shared pool.
         let original = journal_entries::Entity::find_by_id(entry.0)
-            .one(&txn)
+            .one(&self.store.read)
             .await?
             .ok_or(StoreError::NotFound)?;
         let original = to_entry(original)?;
         self.project_get(original.project_id).await?;
+        let txn = self.store.write.begin().await?;
         if original.gift_id.is_some() {
             let mut errors = FieldErrors::new();
             errors.add("entry_id", "捐赠收入请通过退款冲销");
