@@ -204,12 +204,27 @@ setup() {
 }
 
 # --- phases ------------------------------------------------------------------
+# Test output is also kept in target/test-output.log so that the totals can
+# be printed as one plain line at the end ("N passed, M failed").
+TEST_LOG=target/test-output.log
+mkdir -p target
+: > "$TEST_LOG"
+
 run_sqlite_tests() {
-    BOAI_TEST_DATABASE=sqlite cargo test --workspace
+    BOAI_TEST_DATABASE=sqlite cargo test --workspace 2>&1 | tee -a "$TEST_LOG"
 }
 
 run_postgres_tests() {
-    BOAI_TEST_DATABASE=postgres BOAI_TEST_PG_URL="$PG_URL" cargo test --workspace
+    BOAI_TEST_DATABASE=postgres BOAI_TEST_PG_URL="$PG_URL" cargo test --workspace 2>&1 | tee -a "$TEST_LOG"
+}
+
+# Sums cargo's "test result" lines and node's "# pass/# fail" lines into
+# target/test-totals.txt: "N passed, M failed".
+write_totals() {
+    local passed failed
+    passed=$(grep -Eo '(test result: [a-zA-Z]+\. [0-9]+ passed|^# pass [0-9]+)' "$TEST_LOG" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+    failed=$( (grep -Eo '([0-9]+ failed;|^# fail [0-9]+)' "$TEST_LOG" || true) | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+    printf '%s passed, %s failed\n' "${passed:-0}" "${failed:-0}" > target/test-totals.txt
 }
 
 run_browser_tests() {
@@ -220,7 +235,7 @@ run_browser_tests() {
     mkdir -p e2e/screenshots
     # Every *.test.mjs in e2e/ (same as `node --test e2e/`, which node 20 accepts
     # but later versions read as a file pattern).
-    node --test e2e/*.test.mjs
+    node --test e2e/*.test.mjs 2>&1 | tee -a "$TEST_LOG"
 }
 
 phase setup    "packages, PostgreSQL, npm ci in e2e/" setup
@@ -230,5 +245,6 @@ phase postgres "BOAI_TEST_DATABASE=postgres cargo test --workspace ($PG_URL)" ru
 phase browser  "node --test e2e/ (Chromium against target/debug/boai)" run_browser_tests
 phase cleanup  "drop leftover boai_test_* databases" drop_test_databases
 CLEANED_UP=1
+write_totals
 log ""
 log "all tests passed (screenshots in $ROOT/e2e/screenshots/)"
