@@ -35,6 +35,8 @@ pub struct Store {
     backend: Backend,
     pub(crate) clock: Arc<dyn boai_domain::Clock>,
     pub(crate) secrets: Arc<crate::secrets::Secrets>,
+    /// The root organisation's code (certificate prefix), read once.
+    pub(crate) city_code: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl Store {
@@ -76,6 +78,7 @@ impl Store {
                 backend: Backend::Sqlite,
                 clock,
                 secrets: Arc::new(crate::secrets::Secrets::generate()),
+                city_code: Arc::default(),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut options = ConnectOptions::new(url.to_owned());
@@ -92,6 +95,7 @@ impl Store {
                 backend: Backend::Postgres,
                 clock,
                 secrets: Arc::new(crate::secrets::Secrets::generate()),
+                city_code: Arc::default(),
             })
         } else {
             Err(crate::StoreError::Unavailable(DbErr::Custom(

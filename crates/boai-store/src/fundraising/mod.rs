@@ -348,12 +348,17 @@ impl ScopedStore {
             }
             None => (None, None),
         };
-        let city_code = orgs::Entity::find()
-            .filter(orgs::Column::ParentId.is_null())
-            .one(txn)
-            .await?
-            .map(|o| o.code)
-            .unwrap_or_else(|| "BOAI".to_owned());
+        let city_code = self
+            .store
+            .city_code
+            .get_or_try_init(|| async {
+                let root = orgs::Entity::find()
+                    .filter(orgs::Column::ParentId.is_null())
+                    .one(txn)
+                    .await?;
+                Ok::<_, StoreError>(root.map(|o| o.code).unwrap_or_else(|| "BOAI".to_owned()))
+            })
+            .await?;
         let received_on = input.received_on.unwrap_or_else(|| china_date(at));
         let n = next_in_sequence(txn, "certificate").await?;
         let certificate_no = format!("{city_code}-{}-{n:07}", received_on.format("%Y"));
