@@ -18,6 +18,7 @@ mod error;
 pub mod fundraising;
 pub mod funds;
 pub mod idempotency;
+pub mod ledger;
 pub mod migrations;
 pub mod orgs;
 mod scoped;

@@ -178,6 +178,20 @@ fn random_movements_keep_the_books() -> anyhow::Result<()> {
                     let p = &b.project;
                     prop_assert_eq!(p.raised.0 + p.allocated.0 - p.spent.0, b.net_assets.0, "{}", p.name);
                 }
+                // The public ledger mirrors every entry, and its sums are the portal's totals.
+                let fail = |e: boai_store::StoreError| TestCaseError::fail(e.to_string());
+                let ledger = store.ledger_check(None, None, &|_, _| {}).await.map_err(fail)?;
+                prop_assert!(ledger.holds(), "{:?}", ledger.problems);
+                let published = store.ledger_published_totals().await.map_err(fail)?;
+                let sums = store.ledger_sums(published.ledger_size).await.map_err(fail)?;
+                for p in &published.projects {
+                    prop_assert_eq!(
+                        sums.get(&p.project_id).copied().unwrap_or_default(),
+                        p.totals,
+                        "{}",
+                        &p.name
+                    );
+                }
                 Ok(())
             })
         })

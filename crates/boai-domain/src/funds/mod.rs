@@ -332,6 +332,26 @@ pub fn management_cost(project: ProjectId, cost_fund: ProjectId, amount: Fen) ->
     Ok(plan)
 }
 
+/// How an entry moves a project's totals: (raised, allocated, spent, refunded),
+/// given the change `net_asset_delta` it makes to that project's net assets.
+/// The store keeps running totals with it; the ledger auditor recomputes
+/// them from public entries with it.
+pub fn totals_delta(kind: EntryKind, reverses: Option<EntryKind>, net_asset_delta: i64) -> (i64, i64, i64, i64) {
+    let d = net_asset_delta;
+    match kind {
+        EntryKind::Gift | EntryKind::GoodsIn => (d, 0, 0, 0),
+        EntryKind::Allocation | EntryKind::Transfer => (0, d, 0, 0),
+        EntryKind::ManagementCost if d < 0 => (0, 0, -d, 0),
+        EntryKind::ManagementCost => (0, d, 0, 0),
+        EntryKind::Disbursement | EntryKind::GoodsOut => (0, 0, -d, 0),
+        EntryKind::Reversal => match reverses {
+            Some(EntryKind::Gift) | Some(EntryKind::GoodsIn) => (d, 0, 0, -d),
+            Some(original) => totals_delta(original, None, d),
+            None => (0, 0, 0, 0),
+        },
+    }
+}
+
 /// The charge for a base amount at `rate_bp` basis points, rounded down to
 /// the fen; refused above the city's cap.
 pub fn management_charge(base: Fen, rate_bp: i64, cap_bp: i64) -> Result<Fen, FundsError> {

@@ -462,6 +462,7 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
                     funds::disbursement(*fund, Fen(grant)).map_err(|e| crate::funds::funds_error(e, "amount_fen"))?;
                 let meta = EntryMeta {
                     counterparty: Some(format!("受助人 #{case_no:05}")),
+                    public_recipient: Some(format!("受助人 #{case_no:05}")),
                     ..EntryMeta::default()
                 };
                 post(&txn, &system, city, month_end - Duration::seconds(1), &plan, &meta).await?;
@@ -475,6 +476,7 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
                         funds::goods_out(*fund, Fen(out)).map_err(|e| crate::funds::funds_error(e, "amount_fen"))?;
                     let meta = EntryMeta {
                         counterparty: Some("受灾群众物资发放".to_owned()),
+                        public_recipient: Some("受灾群众".to_owned()),
                         ..EntryMeta::default()
                     };
                     post(&txn, &system, city, month_end - Duration::seconds(1), &plan, &meta).await?;

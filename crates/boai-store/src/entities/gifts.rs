@@ -24,6 +24,7 @@ pub struct Model {
     pub note: Option<String>,
     pub journal_entry_id: Uuid,
     pub ledger_index: Option<i64>,
+    pub commitment_salt: Option<String>,
     pub created_by: String,
     pub created_at: DateTimeUtc,
 }

@@ -369,6 +369,18 @@ impl ScopedStore {
         }
         .map_err(|e| funds_error(e, "amount_fen"))?;
         let gift_id = GiftId::new();
+        let donor = input.donor.as_ref();
+        let public_donor = public_name(
+            donor.map(DonorForCreate::kind),
+            donor.map(DonorForCreate::name),
+            donor.is_some_and(|d| d.public()),
+        );
+        let commitment_salt = hex::encode(rand::random::<[u8; 16]>());
+        let commitment = boai_ledger::commitment(
+            &certificate_no,
+            donor.map(DonorForCreate::name).unwrap_or(""),
+            &commitment_salt,
+        );
         let entry = post(
             txn,
             &self.actor,
@@ -377,6 +389,8 @@ impl ScopedStore {
             &plan,
             &EntryMeta {
                 gift_id: Some(gift_id.0),
+                public_donor: Some(public_donor.clone()),
+                commitment: Some(commitment),
                 ..EntryMeta::default()
             },
         )
@@ -400,24 +414,20 @@ impl ScopedStore {
             received_on: Set(received_on),
             note: Set(input.note.clone()),
             journal_entry_id: Set(entry.id.0),
-            ledger_index: Set(None),
+            ledger_index: Set(entry.ledger_index),
+            commitment_salt: Set(Some(commitment_salt)),
             created_by: Set(self.actor.username.clone()),
             created_at: Set(at),
         })
         .exec_without_returning(txn)
         .await?;
-        let donor = input.donor.as_ref();
         let gift = Gift {
             id: gift_id,
             certificate_no,
             donor_id,
             donor_kind: donor.map(DonorForCreate::kind),
             donor_name: donor.map(|d| d.name().to_owned()),
-            public_name: public_name(
-                donor.map(DonorForCreate::kind),
-                donor.map(DonorForCreate::name),
-                donor.is_some_and(|d| d.public()),
-            ),
+            public_name: public_donor,
             project_id: fund,
             project_name: project.name.clone(),
             org_id: self.actor.org_id,
@@ -429,7 +439,7 @@ impl ScopedStore {
             received_on,
             note: input.note.clone(),
             journal_entry_id: entry.id,
-            ledger_index: None,
+            ledger_index: entry.ledger_index,
             created_by: self.actor.username.clone(),
             created_at: at,
         };

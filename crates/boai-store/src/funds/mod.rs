@@ -133,6 +133,56 @@ pub struct EntryMeta {
     pub decision_ref: Option<String>,
     /// For a reversal: the kind of the entry it reverses.
     pub reverses_kind: Option<EntryKind>,
+    /// Gifts: the donor's public name or `匿名`, as the ledger shows it.
+    pub public_donor: Option<String>,
+    /// Gifts: the salted commitment the certificate holder can open.
+    pub commitment: Option<String>,
+    /// Money or goods out: the recipient's pseudonym, as the ledger shows it.
+    pub public_recipient: Option<String>,
+}
+
+/// The public ledger entry that mirrors a journal entry. `net_deltas` is
+/// each fund's change of net assets: one fund rising and one falling make a
+/// move (`from_project_id` → `project_id`); otherwise the entry is about its
+/// own project. Used when posting and again by the ledger check.
+pub(crate) fn ledger_entry_for(
+    entry: &JournalEntry,
+    net_deltas: &[(ProjectId, i64)],
+    meta: &EntryMeta,
+) -> boai_ledger::LedgerEntry {
+    let to = net_deltas.iter().find(|(_, d)| *d > 0).map(|(f, _)| *f);
+    let from = net_deltas.iter().find(|(_, d)| *d < 0).map(|(f, _)| *f);
+    let (project, from_project) = match (to, from) {
+        (Some(to), Some(from)) => (to, Some(from)),
+        _ => (entry.project_id, None),
+    };
+    boai_ledger::LedgerEntry {
+        v: boai_ledger::entry::ENTRY_VERSION,
+        kind: entry.kind.as_str().to_owned(),
+        amount_fen: entry.amount.0,
+        project_id: project.to_string(),
+        from_project_id: from_project.map(|f| f.to_string()),
+        journal_id: entry.id.to_string(),
+        journal_seq: entry.seq,
+        at: entry.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        donor: meta.public_donor.clone(),
+        commitment: meta.commitment.clone(),
+        recipient: meta.public_recipient.clone(),
+        reverses: entry.reverses_id.map(|r| r.to_string()),
+        reverses_kind: meta.reverses_kind.map(|k| k.as_str().to_owned()),
+    }
+}
+
+/// Each fund's net-asset change in a plan's lines, by fund id.
+fn net_deltas(lines: &[Line]) -> Vec<(ProjectId, i64)> {
+    let mut out: Vec<(ProjectId, i64)> = Vec::new();
+    for l in lines.iter().filter(|l| l.account == AccountKind::NetAssets) {
+        match out.iter_mut().find(|(f, _)| *f == l.fund) {
+            Some((_, d)) => *d += l.balance_delta(),
+            None => out.push((l.fund, l.balance_delta())),
+        }
+    }
+    out
 }
 
 /// A posted entry, as listed.
@@ -243,23 +293,6 @@ pub(crate) async fn insert_project<C: ConnectionTrait>(
     to_project(row)
 }
 
-/// How an entry moves a project's totals: (raised, allocated, spent, refunded).
-fn totals_delta(kind: EntryKind, reverses: Option<EntryKind>, net_asset_delta: i64) -> (i64, i64, i64, i64) {
-    let d = net_asset_delta;
-    match kind {
-        EntryKind::Gift | EntryKind::GoodsIn => (d, 0, 0, 0),
-        EntryKind::Allocation | EntryKind::Transfer => (0, d, 0, 0),
-        EntryKind::ManagementCost if d < 0 => (0, 0, -d, 0),
-        EntryKind::ManagementCost => (0, d, 0, 0),
-        EntryKind::Disbursement | EntryKind::GoodsOut => (0, 0, -d, 0),
-        EntryKind::Reversal => match reverses {
-            Some(EntryKind::Gift) | Some(EntryKind::GoodsIn) => (d, 0, 0, -d),
-            Some(original) => totals_delta(original, None, d),
-            None => (0, 0, 0, 0),
-        },
-    }
-}
-
 /// Writes a planned entry with its lines, balances and totals. Fails (and
 /// the caller's transaction must roll back) if an account would go below zero.
 pub(crate) async fn post<C: ConnectionTrait>(
@@ -272,6 +305,7 @@ pub(crate) async fn post<C: ConnectionTrait>(
 ) -> StoreResult<JournalEntry> {
     plan.check_balanced().map_err(|e| funds_error(e, "amount_fen"))?;
     let seq = next_in_sequence(conn, "journal").await?;
+    let ledger_index = crate::ledger::next_index(conn).await?;
     let id = JournalEntryId::new();
     let mut funds_touched: Vec<ProjectId> = plan.lines.iter().map(|l| l.fund).collect();
     funds_touched.sort();
@@ -296,7 +330,7 @@ pub(crate) async fn post<C: ConnectionTrait>(
         decision_ref: Set(meta.decision_ref.clone()),
         org_id: Set(org_id.0),
         created_by: Set(actor.username.clone()),
-        ledger_index: Set(None),
+        ledger_index: Set(Some(ledger_index as i64)),
     })
     .exec_without_returning(conn)
     .await?;
@@ -354,7 +388,7 @@ pub(crate) async fn post<C: ConnectionTrait>(
             .filter(|l| l.fund == fund && l.account == AccountKind::NetAssets)
             .map(Line::balance_delta)
             .sum();
-        let (raised, allocated, spent, refunded) = totals_delta(plan.kind, meta.reverses_kind, net);
+        let (raised, allocated, spent, refunded) = funds::totals_delta(plan.kind, meta.reverses_kind, net);
         if (raised, allocated, spent, refunded) == (0, 0, 0, 0) {
             continue;
         }
@@ -392,8 +426,12 @@ pub(crate) async fn post<C: ConnectionTrait>(
         counterparty: meta.counterparty.clone(),
         memo: meta.memo.clone(),
         decision_ref: meta.decision_ref.clone(),
-        ledger_index: None,
+        ledger_index: Some(ledger_index as i64),
     };
+    let public = ledger_entry_for(&entry, &net_deltas(&plan.lines), meta)
+        .to_canonical()
+        .map_err(|e| StoreError::Corrupt(format!("ledger entry: {e}")))?;
+    crate::ledger::append(conn, ledger_index, id.0, &public).await?;
     if meta.gift_id.is_some() && plan.kind != EntryKind::Reversal {
         // A new gift's entry is audited with the gift itself (one row).
         return Ok(entry);
@@ -898,6 +936,13 @@ impl ScopedStore {
         .await
     }
 
+    /// The name the public ledger gives a payee or recipient: a stable
+    /// pseudonym (keyed hash), never the name itself.
+    fn recipient_pseudonym(&self, name: &str) -> String {
+        let hash = self.store.secrets.keyed_hash(&format!("recipient:{}", name.trim()));
+        format!("受助方-{}", &hash[..10])
+    }
+
     /// Pays money out of a fund.
     pub async fn disburse(
         &self,
@@ -917,6 +962,7 @@ impl ScopedStore {
         self.post_one(
             &plan,
             EntryMeta {
+                public_recipient: payee.as_deref().map(|p| self.recipient_pseudonym(p)),
                 counterparty: payee,
                 memo,
                 ..EntryMeta::default()
@@ -939,6 +985,7 @@ impl ScopedStore {
         self.post_one(
             &plan,
             EntryMeta {
+                public_recipient: Some(self.recipient_pseudonym(recipient)),
                 counterparty: Some(recipient.to_owned()),
                 memo,
                 ..EntryMeta::default()

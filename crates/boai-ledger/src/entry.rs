@@ -1,0 +1,157 @@
+//! Ledger entries: what the public may see of one journal entry, as canonical
+//! JSON (RFC 8785). Money is integer fen; people appear only as a public name
+//! or `匿名`, a salted commitment, or a pseudonym. Field order in the bytes is
+//! the canonical (sorted) order, whatever the struct says.
+
+use crate::LedgerError;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The format version written in every entry's `v`.
+pub const ENTRY_VERSION: u32 = 1;
+
+/// Entry kinds the ledger knows (the journal's kinds).
+pub const KINDS: [&str; 8] = [
+    "gift",
+    "goods_in",
+    "allocation",
+    "disbursement",
+    "goods_out",
+    "transfer",
+    "management_cost",
+    "reversal",
+];
+
+/// One public ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerEntry {
+    /// Format version ([`ENTRY_VERSION`]).
+    pub v: u32,
+    /// One of [`KINDS`].
+    pub kind: String,
+    /// The journal entry's amount, in fen (always positive).
+    pub amount_fen: i64,
+    /// The fund or project the entry is about (for moves: where money went).
+    pub project_id: String,
+    /// For allocations, transfers and management costs: where the money came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_project_id: Option<String>,
+    /// The journal entry this mirrors.
+    pub journal_id: String,
+    /// The journal entry's sequence number (posting order).
+    pub journal_seq: i64,
+    /// When the entry was posted, RFC 3339 UTC, whole seconds.
+    pub at: String,
+    /// Gifts: the donor's public name, or `匿名`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub donor: Option<String>,
+    /// Gifts: SHA-256 commitment the certificate holder can open (see [`commitment`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commitment: Option<String>,
+    /// Money or goods out: the recipient's pseudonym.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
+    /// Reversals: the journal id of the entry reversed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverses: Option<String>,
+    /// Reversals: the kind of the entry reversed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverses_kind: Option<String>,
+}
+
+impl LedgerEntry {
+    /// The canonical bytes that are hashed into the log.
+    pub fn to_canonical(&self) -> Result<Vec<u8>, LedgerError> {
+        if !KINDS.contains(&self.kind.as_str()) {
+            return Err(LedgerError::Malformed(format!("unknown kind {}", self.kind)));
+        }
+        serde_json_canonicalizer::to_vec(self).map_err(|e| LedgerError::Malformed(e.to_string()))
+    }
+
+    /// Parses logged bytes, insisting they are exactly the canonical form.
+    pub fn from_canonical(bytes: &[u8]) -> Result<LedgerEntry, LedgerError> {
+        let entry: LedgerEntry =
+            serde_json::from_slice(bytes).map_err(|e| LedgerError::Malformed(format!("entry: {e}")))?;
+        if entry.to_canonical()? != bytes {
+            return Err(LedgerError::Malformed("entry is not in canonical form".into()));
+        }
+        Ok(entry)
+    }
+}
+
+/// The salted commitment to a gift's holder: lowercase hex of
+/// SHA-256("boai-commitment-v1" ‖ 0x00 ‖ certificate_no ‖ 0x00 ‖ donor_name ‖ 0x00 ‖ salt),
+/// `donor_name` empty for an anonymous gift, `salt` the 32 hex characters the
+/// certificate holder is shown. Without the salt nobody can test guesses.
+pub fn commitment(certificate_no: &str, donor_name: &str, salt: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"boai-commitment-v1\0");
+    h.update(certificate_no.as_bytes());
+    h.update([0]);
+    h.update(donor_name.as_bytes());
+    h.update([0]);
+    h.update(salt.as_bytes());
+    hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> LedgerEntry {
+        LedgerEntry {
+            v: ENTRY_VERSION,
+            kind: "gift".into(),
+            amount_fen: 12_345,
+            project_id: "p1".into(),
+            from_project_id: None,
+            journal_id: "j1".into(),
+            journal_seq: 7,
+            at: "2026-01-02T03:04:05Z".into(),
+            donor: Some("张**".into()),
+            commitment: Some(commitment("JN-2026-0000001", "张三", "00ff")),
+            recipient: None,
+            reverses: None,
+            reverses_kind: None,
+        }
+    }
+
+    #[test]
+    fn canonical_form_sorts_keys_and_keeps_utf8() {
+        let bytes = sample().to_canonical().unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.starts_with(r#"{"amount_fen":12345,"at":"2026-01-02T03:04:05Z","commitment":""#));
+        assert!(text.contains(r#""donor":"张**""#));
+        assert!(!text.contains(' '));
+        assert_eq!(LedgerEntry::from_canonical(&bytes).unwrap(), sample());
+    }
+
+    #[test]
+    fn non_canonical_bytes_are_refused() {
+        let pretty = serde_json::to_vec_pretty(&sample()).unwrap();
+        assert!(LedgerEntry::from_canonical(&pretty).is_err());
+        let mut unknown = sample().to_canonical().unwrap();
+        unknown.pop();
+        unknown.extend_from_slice(br#","zz":1}"#);
+        assert!(LedgerEntry::from_canonical(&unknown).is_err());
+    }
+
+    #[test]
+    fn unknown_kind_is_refused() {
+        let mut e = sample();
+        e.kind = "theft".into();
+        assert!(e.to_canonical().is_err());
+    }
+
+    #[test]
+    fn commitment_depends_on_every_part() {
+        let base = commitment("C1", "张三", "aa");
+        assert_eq!(base.len(), 64);
+        assert_ne!(base, commitment("C2", "张三", "aa"));
+        assert_ne!(base, commitment("C1", "李四", "aa"));
+        assert_ne!(base, commitment("C1", "张三", "ab"));
+        // The separators keep fields apart.
+        assert_ne!(commitment("C1", "ab", "c"), commitment("C1", "a", "bc"));
+    }
+}

@@ -1,0 +1,244 @@
+//! The public ledger in the database: every journal entry is logged in the
+//! same transaction, proofs verify, and `ledger check` reports tampering
+//! (edited amounts, deleted rows, reordered entries, a rolled-back database)
+//! — on the backend the testkit picks.
+
+use boai_domain::fundraising::{Channel, DonationForCreate};
+use boai_domain::money::Fen;
+use boai_ledger::tree::{check_consistency, check_inclusion, left_siblings};
+use boai_ledger::{LedgerSigner, VerifierKey};
+use boai_store::Store;
+use boai_testkit::{actor, demo_store};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+
+async fn exec(db: &DatabaseConnection, sql: &str) -> anyhow::Result<u64> {
+    let backend = db.get_database_backend();
+    Ok(db.execute(Statement::from_string(backend, sql)).await?.rows_affected())
+}
+
+async fn gift(store: &Store, fen: i64) -> anyhow::Result<boai_store::fundraising::Gift> {
+    let finance = store.scoped(actor(store, "caiwu").await?);
+    let (general, _) = store.house_funds().await?;
+    Ok(finance
+        .donation_create(
+            DonationForCreate {
+                project_id: general.id,
+                amount: Fen(fen),
+                channel: Channel::Cash,
+                donor: None,
+                goods: None,
+                received_on: None,
+                note: None,
+            },
+            None,
+        )
+        .await?)
+}
+
+fn signer() -> (LedgerSigner, VerifierKey) {
+    let (_, signer) = LedgerSigner::generate("boai.example/jinan").unwrap();
+    let key = VerifierKey::parse(signer.verifier_key()).unwrap();
+    (signer, key)
+}
+
+#[tokio::test]
+async fn every_entry_is_logged_and_the_check_holds() -> anyhow::Result<()> {
+    let (store, _, _db) = demo_store().await?;
+    let (signer, key) = signer();
+    let books = store.books_check().await?;
+    let size = store.ledger_size().await?;
+    assert_eq!(size, books.entries, "one ledger entry per journal entry");
+    let g = gift(&store, 123_456).await?;
+    let index = g.ledger_index.expect("a gift has its ledger index") as u64;
+    assert_eq!(index, size);
+    let signed = store.ledger_sign(&signer).await?;
+    assert_eq!(signed.size, size + 1);
+    let opened = key.open(signed.note.as_bytes())?;
+    assert_eq!((opened.size, opened.root), (signed.size, signed.root));
+    // The gift's entry is public and says only public things.
+    let body = store.ledger_entry(index).await?.expect("entry");
+    let entry = boai_ledger::LedgerEntry::from_canonical(&body)?;
+    assert_eq!(
+        (entry.kind.as_str(), entry.amount_fen, entry.donor.as_deref()),
+        ("gift", 123_456, Some("匿名"))
+    );
+    assert_eq!(entry.journal_id, g.journal_entry_id.to_string());
+    assert!(entry.commitment.is_some());
+    // Inclusion and consistency proofs verify.
+    let proof = store.ledger_inclusion(index, signed.size).await?;
+    check_inclusion(
+        &proof.path,
+        signed.size,
+        signed.root,
+        index,
+        boai_ledger::tree::leaf_hash(&body),
+    )?;
+    let old = size / 2;
+    let old_root = store.ledger_root(old).await?;
+    let consistency = store.ledger_consistency(signed.size, old).await?;
+    check_consistency(&consistency, signed.size, signed.root, old, old_root)?;
+    // The check holds, and portal totals equal the entries' sums.
+    let report = store.ledger_check(Some(&key), Some(&signed), &|_, _| {}).await?;
+    assert!(report.holds(), "{:?}", report.problems);
+    assert_eq!(report.entries_checked, size + 1);
+    let published = store.ledger_published_totals().await?;
+    let sums = store.ledger_sums(published.ledger_size).await?;
+    for p in &published.projects {
+        assert_eq!(
+            sums.get(&p.project_id).copied().unwrap_or_default(),
+            p.totals,
+            "{}",
+            p.name
+        );
+    }
+    Ok(())
+}
+
+async fn tampered(sql: &[&str]) -> anyhow::Result<Vec<String>> {
+    let (store, _, db) = demo_store().await?;
+    let (signer, key) = signer();
+    gift(&store, 50_000).await?;
+    let signed = store.ledger_sign(&signer).await?;
+    assert!(store.ledger_check(Some(&key), Some(&signed), &|_, _| {}).await?.holds());
+    let raw = db.raw().await?;
+    for s in sql {
+        let changed = exec(&raw, s).await?;
+        assert!(changed > 0, "tampering must change something: {s}");
+    }
+    let report = store.ledger_check(Some(&key), Some(&signed), &|_, _| {}).await?;
+    assert!(!report.holds(), "tampering with {sql:?} went unnoticed");
+    Ok(report.problems)
+}
+
+#[tokio::test]
+async fn an_edited_gift_amount_is_reported() -> anyhow::Result<()> {
+    let problems = tampered(&["UPDATE gifts SET amount_fen = amount_fen + 100 WHERE amount_fen = 50000"]).await?;
+    assert!(
+        problems.iter().any(|p| p.contains("differ from its journal entry")),
+        "{problems:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_edited_journal_amount_is_reported() -> anyhow::Result<()> {
+    let problems = tampered(&["UPDATE journal_entries SET amount_fen = 1 WHERE amount_fen = 50000"]).await?;
+    assert!(
+        problems.iter().any(|p| p.contains("does not match journal entry")),
+        "{problems:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_edited_ledger_entry_is_reported() -> anyhow::Result<()> {
+    let problems =
+        tampered(&["UPDATE ledger_entries SET body = (SELECT body FROM ledger_entries WHERE idx = 0) WHERE idx = 1"])
+            .await?;
+    assert!(!problems.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn deleted_rows_are_reported() -> anyhow::Result<()> {
+    let problems = tampered(&[
+        "DELETE FROM journal_lines WHERE entry_id IN (SELECT journal_entry_id FROM gifts WHERE amount_fen = 50000)",
+    ])
+    .await?;
+    assert!(
+        problems.iter().any(|p| p.contains("its lines move net assets")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("the books do not hold")),
+        "{problems:?}"
+    );
+    let problems = tampered(&["DELETE FROM ledger_entries WHERE idx = 3"]).await?;
+    assert!(problems.iter().any(|p| p.contains("missing")), "{problems:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn reordered_entries_are_reported() -> anyhow::Result<()> {
+    // Swap two entries' places (bodies and journal links), as a rewrite of history would.
+    let problems = tampered(&[
+        "UPDATE ledger_entries SET idx = -1 WHERE idx = 4",
+        "UPDATE ledger_entries SET idx = 4 WHERE idx = 5",
+        "UPDATE ledger_entries SET idx = 5 WHERE idx = -1",
+        "UPDATE journal_entries SET ledger_index = -1 WHERE ledger_index = 4",
+        "UPDATE journal_entries SET ledger_index = 4 WHERE ledger_index = 5",
+        "UPDATE journal_entries SET ledger_index = 5 WHERE ledger_index = -1",
+    ])
+    .await?;
+    assert!(problems.iter().any(|p| p.contains("tree nodes differ")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("checkpoint")), "{problems:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_rolled_back_database_is_reported() -> anyhow::Result<()> {
+    let (store, _, db) = demo_store().await?;
+    let (signer, key) = signer();
+    let before = store.ledger_sign(&signer).await?;
+    gift(&store, 70_000).await?;
+    let witness = store.ledger_sign(&signer).await?;
+    assert_eq!(witness.size, before.size + 1);
+    // Put the database back as an older copy would be: the last gift never happened.
+    let raw = db.raw().await?;
+    let last = witness.size - 1;
+    let mut sql = vec![
+        format!(
+            "UPDATE accounts SET balance_fen = balance_fen - 70000 WHERE kind IN ('money', 'net_assets') \
+             AND fund_id = (SELECT project_id FROM gifts WHERE ledger_index = {last})"
+        ),
+        format!("UPDATE projects SET raised_fen = raised_fen - 70000 WHERE id = (SELECT project_id FROM gifts WHERE ledger_index = {last})"),
+        format!("DELETE FROM gifts WHERE ledger_index = {last}"),
+        format!("DELETE FROM journal_lines WHERE entry_id IN (SELECT id FROM journal_entries WHERE ledger_index = {last})"),
+        format!("DELETE FROM journal_entries WHERE ledger_index = {last}"),
+        format!("DELETE FROM ledger_entries WHERE idx = {last}"),
+        format!("DELETE FROM ledger_checkpoints WHERE size > {}", before.size),
+        "UPDATE sequences SET value = value - 1 WHERE name = 'ledger'".to_owned(),
+        format!("DELETE FROM ledger_nodes WHERE level = 0 AND idx = {last}"),
+    ];
+    for (i, _) in left_siblings(last).iter().enumerate() {
+        sql.push(format!(
+            "DELETE FROM ledger_nodes WHERE level = {} AND idx = {}",
+            i + 1,
+            last >> (i + 1)
+        ));
+    }
+    for s in &sql {
+        exec(&raw, s).await?;
+    }
+    // Without the witness the older copy is self-consistent…
+    let blind = store.ledger_check(Some(&key), None, &|_, _| {}).await?;
+    assert!(blind.holds(), "{:?}", blind.problems);
+    // …but the checkpoint this server signed gives it away.
+    let report = store.ledger_check(Some(&key), Some(&witness), &|_, _| {}).await?;
+    assert!(
+        report.problems.iter().any(|p| p.contains("rollback")),
+        "{:?}",
+        report.problems
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn tiles_are_served_only_within_the_tree() -> anyhow::Result<()> {
+    let (store, _, _db) = demo_store().await?;
+    let size = store.ledger_size().await?;
+    assert!(size > 256, "the demo ledger spans more than one tile ({size})");
+    let full = boai_ledger::TilePath::parse("tile/0/000")?;
+    let tile = store.ledger_tile(full).await?.expect("first tile is full");
+    assert_eq!(tile.len(), 256 * 32);
+    let bundle = store
+        .ledger_tile(boai_ledger::TilePath::parse("tile/entries/000")?)
+        .await?
+        .expect("bundle");
+    assert_eq!(boai_ledger::tiles::decode_bundle(&bundle)?.len(), 256);
+    let beyond = boai_ledger::TilePath::parse("tile/0/x001/000")?;
+    assert!(store.ledger_tile(beyond).await?.is_none());
+    let level2 = boai_ledger::TilePath::parse("tile/2/000.p/1")?;
+    assert!(store.ledger_tile(level2).await?.is_none());
+    Ok(())
+}
