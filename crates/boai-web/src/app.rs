@@ -6,7 +6,7 @@
 use crate::auth;
 use crate::components::certificate::CertificateFont;
 use crate::rate_limit::ClientLimiter;
-use crate::{api, audit, fundraising, funds, health, orgs, pages, users};
+use crate::{api, audit, fundraising, funds, health, ledger, orgs, pages, users};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
@@ -40,6 +40,10 @@ pub struct WebConfig {
     pub public_url: String,
     /// A CJK font for certificates; `None` searches Debian's usual paths.
     pub certificate_font: Option<std::path::PathBuf>,
+    /// The ledger's signing key; `None` makes a throwaway one (tests only).
+    pub ledger_signer: Option<Arc<boai_ledger::LedgerSigner>>,
+    /// Where the signer keeps the newest checkpoint (the data folder).
+    pub ledger_witness: Option<std::path::PathBuf>,
 }
 
 impl Default for WebConfig {
@@ -55,6 +59,8 @@ impl Default for WebConfig {
             max_body_bytes: 2 * 1024 * 1024,
             public_url: "http://127.0.0.1:8080".to_owned(),
             certificate_font: None,
+            ledger_signer: None,
+            ledger_witness: None,
         }
     }
 }
@@ -92,6 +98,8 @@ pub struct Inner {
     pub metrics: PrometheusHandle,
     /// The certificate font, loaded on first use (it is large).
     pub certificate_font: OnceLock<Result<Arc<CertificateFont>, String>>,
+    /// Signs ledger checkpoints.
+    pub ledger_signer: Arc<boai_ledger::LedgerSigner>,
 }
 
 impl Deref for AppState {
@@ -103,7 +111,14 @@ impl Deref for AppState {
 
 impl AppState {
     pub fn new(store: Store, config: WebConfig) -> AppState {
+        let ledger_signer = config.ledger_signer.clone().unwrap_or_else(|| {
+            match boai_ledger::LedgerSigner::generate("boai.example/jinan") {
+                Ok((_, signer)) => Arc::new(signer),
+                Err(e) => unreachable!("a valid constant key name: {e}"),
+            }
+        });
         AppState(Arc::new(Inner {
+            ledger_signer,
             login_limiter: ClientLimiter::per_minute(config.login_rate_per_minute),
             store,
             config,
@@ -252,6 +267,11 @@ pub fn build_router(state: AppState) -> Router {
         .route("/fundraising/donors", get(fundraising::pages::donors))
         .route("/funds", get(funds::pages::overview))
         .route("/funds/projects/{id}", get(funds::pages::project))
+        .route("/ledger/checkpoint", get(ledger::checkpoint))
+        .route("/ledger/key", get(ledger::key))
+        .route("/ledger/tile/{*path}", get(ledger::tile))
+        .route("/api/v1/ledger/proofs/{index}", get(ledger::proof))
+        .route("/transparency/totals.json", get(ledger::totals))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(track_metrics))
@@ -276,8 +296,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let signer = tokio::spawn(crate::ledger::signer::run(state.clone()));
     let app = build_router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    signer.abort();
+    served
 }

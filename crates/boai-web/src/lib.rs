@@ -14,6 +14,7 @@ mod fundraising;
 mod funds;
 mod health;
 pub mod i18n;
+mod ledger;
 mod orgs;
 mod pages;
 pub mod rate_limit;

@@ -2,6 +2,7 @@
 //! a call into the store or the web crate.
 
 mod bench;
+mod ledger;
 mod settings;
 
 use anyhow::{bail, Context};
@@ -71,10 +72,45 @@ enum Command {
         #[arg(long, default_value_t = 16)]
         clients: usize,
     },
+    /// Make a ledger signing key (refuses to overwrite one).
+    Keygen {
+        /// The key's name: the ledger's origin line.
+        #[arg(long)]
+        name: Option<String>,
+        /// Where to write the private key (default: the configured key file).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Audit a running instance's public ledger over HTTP.
+    Verify {
+        /// The instance's base address, e.g. https://boai.example.
+        #[arg(long)]
+        url: String,
+        /// Remembers the last checkpoint and key seen, to detect forks,
+        /// rollbacks and key changes between runs.
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Public-ledger commands.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Audit-trail commands.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Check the ledger against the books, in the database.
+    Check {
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -262,6 +298,30 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
             .await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Keygen { name, out } => {
+            let name = name.unwrap_or_else(|| settings.ledger_origin.clone());
+            let path = out.unwrap_or_else(|| settings.ledger_key_path());
+            let signer = ledger::keygen(&name, &path)?;
+            eprintln!(
+                "wrote the private key to {} (keep it secret, back it up)",
+                path.display()
+            );
+            println!("{}", signer.verifier_key());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify { url, state } => ledger::verify(&url, state.as_deref()).await,
+        Command::Ledger {
+            command: LedgerCommand::Check { database_url, data_dir },
+        } => {
+            if let Some(url) = database_url {
+                settings.database_url = Some(url);
+            }
+            if let Some(dir) = data_dir {
+                settings.data_dir = dir;
+            }
+            let store = open(settings).await?;
+            ledger::check(&store, settings).await
+        }
         Command::PrintConfig => Ok(ExitCode::SUCCESS),
     }
 }
@@ -271,7 +331,10 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let store = connect(settings).await?;
-    let state = boai_web::AppState::new(store.clone(), settings.web_config());
+    let signer = ledger::load_signer(settings, demo)?;
+    let mut config = settings.web_config();
+    config.ledger_signer = Some(Arc::new(signer));
+    let state = boai_web::AppState::new(store.clone(), config);
     tracing::info!(listen = %settings.listen, backend = store.backend().as_str(), "boai starting");
     let server = tokio::spawn(boai_web::serve(listener, state.clone(), shutdown_signal()));
     store.migrate().await.context("migrations failed")?;

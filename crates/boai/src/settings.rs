@@ -40,6 +40,10 @@ pub struct Settings {
     pub certificate_font: Option<PathBuf>,
     /// How many gifts `serve --demo` seeds into an empty database.
     pub demo_gifts: u64,
+    /// The ledger's private signing key (default: `<data_dir>/ledger.key`).
+    pub ledger_key_file: Option<PathBuf>,
+    /// The name of a new ledger key: the log's origin line.
+    pub ledger_origin: String,
 }
 
 impl Default for Settings {
@@ -60,6 +64,8 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".to_owned(),
             certificate_font: None,
             demo_gifts: boai_store::demo::DEFAULT_GIFTS,
+            ledger_key_file: None,
+            ledger_origin: "boai.example/jinan".to_owned(),
         }
     }
 }
@@ -88,6 +94,18 @@ impl Settings {
         }
     }
 
+    /// Where the ledger's signing key lives.
+    pub fn ledger_key_path(&self) -> PathBuf {
+        self.ledger_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("ledger.key"))
+    }
+
+    /// Where the server keeps the newest checkpoint it signed.
+    pub fn ledger_witness_path(&self) -> PathBuf {
+        self.data_dir.join("ledger-checkpoint.txt")
+    }
+
     pub fn web_config(&self) -> boai_web::WebConfig {
         boai_web::WebConfig {
             session_idle_minutes: self.session_idle_minutes,
@@ -99,6 +117,7 @@ impl Settings {
             secure_cookies: self.secure_cookies,
             public_url: self.public_url.clone(),
             certificate_font: self.certificate_font.clone(),
+            ledger_witness: Some(self.ledger_witness_path()),
             ..boai_web::WebConfig::default()
         }
     }
@@ -153,6 +172,12 @@ public_url = "http://127.0.0.1:8080"
 
 # How many gifts `boai serve --demo` seeds into an empty database.
 demo_gifts = 20000
+
+# The public ledger's Ed25519 signing key (make one with `boai keygen`).
+# Empty means <data_dir>/ledger.key; `serve --demo` makes it on first start.
+# ledger_key_file = "/etc/boai/ledger.key"
+# The name of a new key, which is the ledger's origin line.
+ledger_origin = "boai.example/jinan"
 
 # The demo accounts' password is taken from the environment variable
 # BOAI_DEMO_PASSWORD when the demo is seeded (default "boai-demo").

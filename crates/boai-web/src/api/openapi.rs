@@ -38,9 +38,14 @@ use utoipa::{Modify, OpenApi};
         crate::fundraising::api::refund,
         crate::fundraising::api::donors,
         crate::fundraising::api::merge,
+        crate::ledger::checkpoint,
+        crate::ledger::key,
+        crate::ledger::tile,
+        crate::ledger::proof,
+        crate::ledger::totals,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"))
+    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"))
 )]
 pub struct ApiDoc;
 
