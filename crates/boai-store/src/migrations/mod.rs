@@ -6,12 +6,17 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_platform;
 mod m0002_funds;
+mod m0004_transparency;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_platform::Migration), Box::new(m0002_funds::Migration)]
+        vec![
+            Box::new(m0001_platform::Migration),
+            Box::new(m0002_funds::Migration),
+            Box::new(m0004_transparency::Migration),
+        ]
     }
 }
