@@ -6,7 +6,7 @@
 use crate::auth;
 use crate::components::certificate::CertificateFont;
 use crate::rate_limit::ClientLimiter;
-use crate::{api, audit, fundraising, funds, health, orgs, pages, users};
+use crate::{api, audit, fundraising, funds, health, orgs, pages, transparency, users};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
@@ -40,6 +40,8 @@ pub struct WebConfig {
     pub public_url: String,
     /// A CJK font for certificates; `None` searches Debian's usual paths.
     pub certificate_font: Option<std::path::PathBuf>,
+    /// How often projects must disclose (信息公开 deadlines).
+    pub disclosure_rules: boai_domain::transparency::DisclosureRules,
 }
 
 impl Default for WebConfig {
@@ -55,6 +57,7 @@ impl Default for WebConfig {
             max_body_bytes: 2 * 1024 * 1024,
             public_url: "http://127.0.0.1:8080".to_owned(),
             certificate_font: None,
+            disclosure_rules: boai_domain::transparency::DisclosureRules::default(),
         }
     }
 }
@@ -252,6 +255,24 @@ pub fn build_router(state: AppState) -> Router {
         .route("/fundraising/donors", get(fundraising::pages::donors))
         .route("/funds", get(funds::pages::overview))
         .route("/funds/projects/{id}", get(funds::pages::project))
+        .route("/transparency", get(transparency::pages::index))
+        .route(
+            "/transparency/disclosures",
+            post(transparency::pages::create)
+                .layer(DefaultBodyLimit::max(transparency::UPLOAD_BODY_LIMIT))
+                .get(transparency::pages::list),
+        )
+        .route("/transparency/disclosures/new", get(transparency::pages::new_form))
+        .route("/transparency/disclosures/{id}", get(transparency::pages::detail))
+        .route("/transparency/disclosures/{id}/file", get(transparency::pages::file))
+        .route("/transparency/deadlines", get(transparency::pages::deadlines))
+        .route(
+            "/api/v1/transparency/disclosures",
+            post(transparency::api::create)
+                .layer(DefaultBodyLimit::max(transparency::UPLOAD_BODY_LIMIT))
+                .get(transparency::api::list),
+        )
+        .route("/api/v1/transparency/deadlines", get(transparency::api::deadlines))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(track_metrics))

@@ -17,6 +17,7 @@ pub mod i18n;
 mod orgs;
 mod pages;
 pub mod rate_limit;
+mod transparency;
 mod users;
 
 pub use app::{build_router, serve, AppState, WebConfig};

@@ -38,9 +38,12 @@ use utoipa::{Modify, OpenApi};
         crate::fundraising::api::refund,
         crate::fundraising::api::donors,
         crate::fundraising::api::merge,
+        crate::transparency::api::list,
+        crate::transparency::api::create,
+        crate::transparency::api::deadlines,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"))
+    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "transparency"))
 )]
 pub struct ApiDoc;
 
