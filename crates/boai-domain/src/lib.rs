@@ -12,6 +12,7 @@ pub mod ids;
 pub mod money;
 pub mod orgs;
 pub mod scope;
+pub mod transparency;
 pub mod validation;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -23,6 +23,7 @@ pub mod migrations;
 pub mod orgs;
 mod scoped;
 pub mod secrets;
+pub mod transparency;
 
 pub use db::{create_scratch_database, drop_scratch_database, Backend, Store};
 pub use error::StoreError;

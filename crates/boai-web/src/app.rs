@@ -6,7 +6,7 @@
 use crate::auth;
 use crate::components::certificate::CertificateFont;
 use crate::rate_limit::ClientLimiter;
-use crate::{api, audit, fundraising, funds, health, ledger, orgs, pages, users};
+use crate::{api, audit, fundraising, funds, health, ledger, orgs, pages, transparency, users};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
@@ -44,6 +44,8 @@ pub struct WebConfig {
     pub ledger_signer: Option<Arc<boai_ledger::LedgerSigner>>,
     /// Where the signer keeps the newest checkpoint (the data folder).
     pub ledger_witness: Option<std::path::PathBuf>,
+    /// How often projects must disclose (信息公开 deadlines).
+    pub disclosure_rules: boai_domain::transparency::DisclosureRules,
 }
 
 impl Default for WebConfig {
@@ -61,6 +63,7 @@ impl Default for WebConfig {
             certificate_font: None,
             ledger_signer: None,
             ledger_witness: None,
+            disclosure_rules: boai_domain::transparency::DisclosureRules::default(),
         }
     }
 }
@@ -272,6 +275,24 @@ pub fn build_router(state: AppState) -> Router {
         .route("/ledger/tile/{*path}", get(ledger::tile))
         .route("/api/v1/ledger/proofs/{index}", get(ledger::proof))
         .route("/transparency/totals.json", get(ledger::totals))
+        .route("/transparency", get(transparency::pages::index))
+        .route(
+            "/transparency/disclosures",
+            post(transparency::pages::create)
+                .layer(DefaultBodyLimit::max(transparency::UPLOAD_BODY_LIMIT))
+                .get(transparency::pages::list),
+        )
+        .route("/transparency/disclosures/new", get(transparency::pages::new_form))
+        .route("/transparency/disclosures/{id}", get(transparency::pages::detail))
+        .route("/transparency/disclosures/{id}/file", get(transparency::pages::file))
+        .route("/transparency/deadlines", get(transparency::pages::deadlines))
+        .route(
+            "/api/v1/transparency/disclosures",
+            post(transparency::api::create)
+                .layer(DefaultBodyLimit::max(transparency::UPLOAD_BODY_LIMIT))
+                .get(transparency::api::list),
+        )
+        .route("/api/v1/transparency/deadlines", get(transparency::api::deadlines))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(track_metrics))

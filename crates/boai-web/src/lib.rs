@@ -18,6 +18,7 @@ mod ledger;
 mod orgs;
 mod pages;
 pub mod rate_limit;
+mod transparency;
 mod users;
 
 pub use app::{build_router, serve, AppState, WebConfig};

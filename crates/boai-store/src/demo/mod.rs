@@ -5,7 +5,9 @@
 //! database that holds no organisation yet.
 
 mod funds;
+mod transparency;
 pub use funds::PROJECTS;
+pub use transparency::{tiny_pdf, JUST_OVERDUE, LONG_OVERDUE};
 
 use crate::accounts::{hash_password, insert_user};
 use crate::audit::{append, AuditChange};
@@ -123,6 +125,7 @@ pub async fn seed(store: &Store, password: &str, gifts: u64, progress: impl FnMu
         return Ok(false);
     }
     funds::seed_funds(store, gifts, progress).await?;
+    transparency::seed_disclosures(store).await?;
     Ok(true)
 }
 

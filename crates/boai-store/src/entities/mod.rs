@@ -7,6 +7,7 @@ pub mod api_tokens;
 pub mod app_meta;
 pub mod audit_head;
 pub mod audit_log;
+pub mod disclosures;
 pub mod donors;
 pub mod gifts;
 pub mod idempotency_keys;

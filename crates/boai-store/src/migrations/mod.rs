@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_platform;
 mod m0002_funds;
 mod m0003_ledger;
+mod m0004_transparency;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_platform::Migration),
             Box::new(m0002_funds::Migration),
             Box::new(m0003_ledger::Migration),
+            Box::new(m0004_transparency::Migration),
         ]
     }
 }

@@ -43,9 +43,12 @@ use utoipa::{Modify, OpenApi};
         crate::ledger::tile,
         crate::ledger::proof,
         crate::ledger::totals,
+        crate::transparency::api::list,
+        crate::transparency::api::create,
+        crate::transparency::api::deadlines,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"))
+    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"), (name = "transparency"))
 )]
 pub struct ApiDoc;
 
