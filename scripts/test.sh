@@ -3,7 +3,8 @@
 #
 # On a fresh Debian 12 machine it first sets up what the tests need (quick and
 # idempotent when everything is already there):
-#   - Debian packages: chromium, fonts-noto-cjk, postgresql-client (if psql is missing)
+#   - Debian packages: chromium, fonts-noto-cjk, postgresql-client (if psql is missing),
+#     golang-go + golang-golang-x-mod-dev (Go's sumdb note/tlog check our ledger)
 #   - PostgreSQL answering at 127.0.0.1:5432 (started with pg_ctlcluster if not)
 #   - the browser tests' npm packages (npm ci in e2e/)
 # and then runs, timing each phase:
@@ -26,6 +27,7 @@ PG_PORT=5432
 PG_USER=postgres
 PG_URL=${BOAI_TEST_PG_URL:-postgres://${PG_USER}@${PG_HOST}:${PG_PORT}/postgres}
 export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
+export BOAI_REQUIRE_GO=1
 
 START_ALL=$(date +%s)
 PHASE_NAMES=()
@@ -145,6 +147,9 @@ install_debian_packages() {
     command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
     command -v node >/dev/null 2>&1 || missing+=(nodejs)
     command -v npm >/dev/null 2>&1 || missing+=(npm)
+    # Go's reference transparency-log implementation checks our ledger.
+    command -v go >/dev/null 2>&1 || missing+=(golang-go)
+    [ -f /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog/tlog.go ] || missing+=(golang-golang-x-mod-dev)
     if [ "${#missing[@]}" -eq 0 ]; then
         log "Debian packages: all present"
         return 0

@@ -35,28 +35,33 @@ async fn gift(store: &Store, fen: i64) -> anyhow::Result<boai_store::fundraising
         .await?)
 }
 
-fn signer() -> (LedgerSigner, VerifierKey) {
-    let (_, signer) = LedgerSigner::generate("boai.example/jinan").unwrap();
-    let key = VerifierKey::parse(signer.verifier_key()).unwrap();
-    (signer, key)
+fn signer() -> anyhow::Result<(LedgerSigner, VerifierKey)> {
+    let (_, signer) = LedgerSigner::generate("boai.example/jinan")?;
+    let key = VerifierKey::parse(signer.verifier_key())?;
+    Ok((signer, key))
 }
 
 #[tokio::test]
 async fn every_entry_is_logged_and_the_check_holds() -> anyhow::Result<()> {
     let (store, _, _db) = demo_store().await?;
-    let (signer, key) = signer();
+    let (signer, key) = signer()?;
     let books = store.books_check().await?;
     let size = store.ledger_size().await?;
     assert_eq!(size, books.entries, "one ledger entry per journal entry");
     let g = gift(&store, 123_456).await?;
-    let index = g.ledger_index.expect("a gift has its ledger index") as u64;
+    let index = g
+        .ledger_index
+        .ok_or_else(|| anyhow::anyhow!("a gift has its ledger index"))? as u64;
     assert_eq!(index, size);
     let signed = store.ledger_sign(&signer).await?;
     assert_eq!(signed.size, size + 1);
     let opened = key.open(signed.note.as_bytes())?;
     assert_eq!((opened.size, opened.root), (signed.size, signed.root));
     // The gift's entry is public and says only public things.
-    let body = store.ledger_entry(index).await?.expect("entry");
+    let body = store
+        .ledger_entry(index)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("entry"))?;
     let entry = boai_ledger::LedgerEntry::from_canonical(&body)?;
     assert_eq!(
         (entry.kind.as_str(), entry.amount_fen, entry.donor.as_deref()),
@@ -96,7 +101,7 @@ async fn every_entry_is_logged_and_the_check_holds() -> anyhow::Result<()> {
 
 async fn tampered(sql: &[&str]) -> anyhow::Result<Vec<String>> {
     let (store, _, db) = demo_store().await?;
-    let (signer, key) = signer();
+    let (signer, key) = signer()?;
     gift(&store, 50_000).await?;
     let signed = store.ledger_sign(&signer).await?;
     assert!(store.ledger_check(Some(&key), Some(&signed), &|_, _| {}).await?.holds());
@@ -178,7 +183,7 @@ async fn reordered_entries_are_reported() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_rolled_back_database_is_reported() -> anyhow::Result<()> {
     let (store, _, db) = demo_store().await?;
-    let (signer, key) = signer();
+    let (signer, key) = signer()?;
     let before = store.ledger_sign(&signer).await?;
     gift(&store, 70_000).await?;
     let witness = store.ledger_sign(&signer).await?;
@@ -229,12 +234,15 @@ async fn tiles_are_served_only_within_the_tree() -> anyhow::Result<()> {
     let size = store.ledger_size().await?;
     assert!(size > 256, "the demo ledger spans more than one tile ({size})");
     let full = boai_ledger::TilePath::parse("tile/0/000")?;
-    let tile = store.ledger_tile(full).await?.expect("first tile is full");
+    let tile = store
+        .ledger_tile(full)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("first tile is full"))?;
     assert_eq!(tile.len(), 256 * 32);
     let bundle = store
         .ledger_tile(boai_ledger::TilePath::parse("tile/entries/000")?)
         .await?
-        .expect("bundle");
+        .ok_or_else(|| anyhow::anyhow!("bundle"))?;
     assert_eq!(boai_ledger::tiles::decode_bundle(&bundle)?.len(), 256);
     let beyond = boai_ledger::TilePath::parse("tile/0/x001/000")?;
     assert!(store.ledger_tile(beyond).await?.is_none());
