@@ -175,6 +175,7 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
         .context("no CATARACT project")?
         .to_owned();
 
+    let ledger_before = store.ledger_size().await?;
     eprintln!("bench: gifts (POST /api/v1/donations)…");
     let c = client.clone();
     let b = base.clone();
@@ -197,7 +198,54 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
         }
     })
     .await;
+    let ledger_after = store.ledger_size().await?;
+    let appended = ledger_after - ledger_before;
+
+    eprintln!("bench: inclusion proofs (GET /api/v1/ledger/proofs/{{i}})…");
+    let c = client.clone();
+    let b = base.clone();
+    let mut proofs = load(options.clients, duration, move |client_no, i| {
+        let c = c.clone();
+        let index = (i as u64 * 7919 + client_no as u64 * 104_729) % ledger_after.max(1);
+        let url = format!("{b}/api/v1/ledger/proofs/{index}");
+        async move {
+            c.get(url)
+                .send()
+                .await
+                .map(|r| r.status().is_success())
+                .unwrap_or(false)
+        }
+    })
+    .await;
+
+    eprintln!("bench: full tiles (GET /ledger/tile/0/N)…");
+    let c = client.clone();
+    let b = base.clone();
+    let full_tiles = (ledger_after / 256).max(1);
+    let mut tiles = load(options.clients, duration, move |client_no, i| {
+        let c = c.clone();
+        let n = (i as u64 + client_no as u64) % full_tiles;
+        let url = format!(
+            "{b}/ledger/tile/0/{}",
+            boai_ledger::TilePath::Hashes {
+                level: 0,
+                index: n,
+                width: 256
+            }
+            .path()
+            .trim_start_matches("tile/0/")
+        );
+        async move {
+            c.get(url)
+                .send()
+                .await
+                .map(|r| r.status().is_success())
+                .unwrap_or(false)
+        }
+    })
+    .await;
     let report = store.books_check().await?;
+    let ledger = store.ledger_check(None, None, &|_, _| {}).await?;
 
     println!(
         "Boai bench — {} — {} s per phase, {} concurrent clients",
@@ -223,6 +271,36 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
         gifts.failed
     );
     println!(
+        "  ledger      entries appended (one per gift)  {:>10.1} entries/s ({:.2} × A)  ({appended} entries, in the gifts' transactions)",
+        appended as f64 / duration.as_secs_f64(),
+        appended as f64 / duration.as_secs_f64() / raw_rate,
+    );
+    println!(
+        "  proofs      GET /api/v1/ledger/proofs/{{i}}  {:>10.1} proofs/s ({:.2} × A)  p50 {:?} p99 {:?}  ({} ok, {} failed; tree of {ledger_after})",
+        proofs.rate(),
+        proofs.rate() / raw_rate,
+        proofs.percentile(0.5),
+        proofs.percentile(0.99),
+        proofs.ok,
+        proofs.failed
+    );
+    println!(
+        "  tiles       GET /ledger/tile/0/N (full)      {:>10.1} tiles/s  ({:.2} × A)  p50 {:?} p99 {:?}",
+        tiles.rate(),
+        tiles.rate() / raw_rate,
+        tiles.percentile(0.5),
+        tiles.percentile(0.99)
+    );
+    println!(
+        "  ledger check after the run: {} entries, {}",
+        ledger.size,
+        if ledger.holds() {
+            "every entry matches the books"
+        } else {
+            "PROBLEMS"
+        }
+    );
+    println!(
         "  books after the run: {} entries, trial balance {}, running balances {}",
         report.entries,
         if report.trial_balance.balanced() {
@@ -237,6 +315,11 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
         }
     );
     anyhow::ensure!(report.holds(), "the books do not hold after the run");
+    anyhow::ensure!(
+        ledger.holds(),
+        "the ledger check failed after the run: {:?}",
+        ledger.problems
+    );
     store.close().await;
     Ok(())
 }
