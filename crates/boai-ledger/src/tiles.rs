@@ -268,6 +268,23 @@ mod tests {
         .within(u64::MAX));
     }
 
+    proptest::proptest! {
+        /// Any request path parses or is refused; none panics, and whatever
+        /// parses prints back to exactly the same path.
+        #[test]
+        fn parsing_never_panics(rest in "[0-9x./a-z-]{0,40}") {
+            let path = format!("tile/{rest}");
+            if let Ok(tile) = TilePath::parse(&path) {
+                proptest::prop_assert_eq!(tile.path(), path);
+            }
+        }
+
+        #[test]
+        fn decoding_bundles_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+            let _ = decode_bundle(&bytes);
+        }
+    }
+
     #[test]
     fn bundles_round_trip_and_refuse_truncation() {
         let entries: Vec<&[u8]> = vec![b"a", b"", "红十字".as_bytes()];

@@ -249,6 +249,8 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
             let store = connect(settings).await?;
             store.migrate().await.context("migrations failed")?;
             if seed_demo(&store, gifts).await? {
+                // The demo's ledger key, so a later `boai serve` signs with it.
+                ledger::load_signer(settings, true)?;
                 println!(
                     "demo city seeded: {} organisations, {gifts} gifts, accounts {}",
                     boai_store::demo::demo_orgs(chrono::Utc::now()).len(),
