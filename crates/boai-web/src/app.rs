@@ -23,7 +23,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 /// What the web layer is configured with.
 #[derive(Debug, Clone)]
@@ -297,7 +297,10 @@ pub fn build_router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(track_metrics))
         .layer(middleware::from_fn(security_headers))
-        .layer(TraceLayer::new_for_http())
+        // Server errors are logged once, with their cause chain, where they
+        // become a response (ApiError); the trace layer only notes them at
+        // debug level, so a starting server's 503 /healthz is not an ERROR.
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
         .layer(CatchPanicLayer::new())
         .with_state(state)
 }
