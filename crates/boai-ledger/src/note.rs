@@ -99,7 +99,7 @@ impl VerifierKey {
         let text = text.trim();
         StandardVerifier::new(text).map_err(|e| LedgerError::Signature(format!("verifier key: {e}")))?;
         // Split on the first two '+' only: base64 may contain '+'.
-        let name = text.splitn(3, '+').next().unwrap_or_default().to_owned();
+        let name = text.split('+').next().unwrap_or_default().to_owned();
         Ok(VerifierKey {
             text: text.to_owned(),
             name,
@@ -139,6 +139,7 @@ impl VerifierKey {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::tree::leaf_hash;
