@@ -569,8 +569,18 @@ fn flow_rows(lang: Lang, trace: &GiftTrace, names: &HashMap<String, String>) -> 
 #[utoipa::path(get, path = "/api/v1/ledger/trace/{index}", tag = "ledger",
     params(("index" = u64, Path, description = "0-based ledger index of a gift or goods_in entry")),
     responses((status = 200, description = "the gift's entry, its asset (money or goods) and its flows: amount_fen, the moves it went through and where it ended (spent with the recipient pseudonym, refunded, or remaining in a fund)", content_type = "application/json"),
-        (status = 404, description = "no such entry, or it is not a gift")))]
-pub async fn trace(State(state): State<AppState>, Path(index): Path<u64>) -> Result<Response, ApiError> {
+        (status = 404, description = "no such entry, or it is not a gift"),
+        (status = 429, description = "too many look-ups from this client")))]
+pub async fn trace(
+    State(state): State<AppState>,
+    RawParts(parts): RawParts,
+    Path(index): Path<u64>,
+) -> Result<Response, ApiError> {
+    // It reads the whole log: limited per client like the find page.
+    state
+        .lookup_limiter
+        .check(client_ip(&parts).as_deref())
+        .map_err(|secs| ApiError::TooManyRequests { retry_after_secs: secs })?;
     let signed = state.store.ledger_sign(&state.ledger_signer).await?;
     if index >= signed.size {
         return Err(ApiError::NotFound);
