@@ -1,5 +1,6 @@
 // Browser end-to-end tests: the public home page, signing in, the organisation
-// tree and a wrong password, on a desktop and on a phone viewport.
+// tree and a wrong password, recording a gift, and finding a gift whose ledger
+// proof the page's script checks, on a desktop and on a phone viewport.
 //
 // Runs with Node's own test runner (`node --test e2e/`) and playwright-core,
 // driving Debian's Chromium at /usr/bin/chromium (nothing is downloaded).
@@ -356,6 +357,73 @@ for (const vp of viewports) {
       assert.equal(pdf.headers()['content-type'], 'application/pdf');
       const bytes = await pdf.body();
       assert.ok(bytes.subarray(0, 5).toString() === '%PDF-', 'certificate is not a PDF');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test(`${vp.name}: find my gift checks its ledger proof in the browser`, { timeout: 90_000 }, async () => {
+    // A demo certificate and its donor's name, read through the staff API.
+    const tokenRes = await fetch(`${baseUrl}/api/v1/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'caiwu', password: DEMO_PASSWORD }),
+    });
+    assert.equal(tokenRes.status, 200, `token answered ${tokenRes.status}`);
+    const { token } = await tokenRes.json();
+    const listRes = await fetch(`${baseUrl}/api/v1/donations?per_page=50`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const list = await listRes.json();
+    const gift = list.items.find((g) => g.donor_name && g.ledger_index !== null && g.ledger_index !== undefined);
+    assert.ok(gift, 'no named demo gift in the first 50');
+
+    const context = await newContext(vp);
+    try {
+      const page = await context.newPage();
+      await page.goto(`${baseUrl}/transparency/find`);
+      await page.fill('#cert', gift.certificate_no);
+      await page.fill('#name', gift.donor_name);
+      const shown = page.waitForURL((url) => url.pathname.endsWith('/transparency/find'), { timeout: STEP_TIMEOUT_MS });
+      await page.click('form.form button[type=submit]');
+      await shown;
+      const index = (await page.locator('.ledger-index').first().textContent({ timeout: STEP_TIMEOUT_MS }).catch(() => null)) ?? '';
+      assert.equal(index.trim(), String(gift.ledger_index), `wrong or missing ledger index: ${await describePage(page)}`);
+      try {
+        await page.waitForFunction(
+          () => (document.getElementById('ledger-proof-result')?.textContent ?? '').includes('已验证'),
+          null,
+          { timeout: STEP_TIMEOUT_MS },
+        );
+      } catch {
+        const steps = (await page.locator('#ledger-proof').textContent().catch(() => '')) ?? '';
+        assert.fail(`the browser did not verify the proof: ${steps.replace(/\s+/g, ' ').slice(0, 600)}`);
+      }
+      const steps = await page.locator('#ledger-proof-steps li.ok').count();
+      assert.ok(steps >= 4, `only ${steps} checks passed in the browser`);
+      assert.equal(await page.locator('#ledger-proof-steps li.bad').count(), 0, 'a check failed in the browser');
+      if (vp.name === 'phone') {
+        const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+          scrollWidth: document.documentElement.scrollWidth,
+          innerWidth: window.innerWidth,
+        }));
+        assert.ok(scrollWidth <= innerWidth + 1, `find page scrolls horizontally on a phone (${scrollWidth} > ${innerWidth})`);
+      }
+      await page.screenshot({ path: path.join(screenshotDir, `find-${vp.name}.png`), fullPage: true });
+
+      // The portal: every project reconciles (no ✗), on any screen.
+      const res = await page.goto(`${baseUrl}/transparency`);
+      assert.equal(res?.status(), 200, `GET /transparency answered ${res?.status()}`);
+      const body = (await page.textContent('main')) ?? '';
+      assert.ok(!body.includes('✗'), 'the portal shows a ✗');
+      if (vp.name === 'phone') {
+        const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+          scrollWidth: document.documentElement.scrollWidth,
+          innerWidth: window.innerWidth,
+        }));
+        assert.ok(scrollWidth <= innerWidth + 1, `portal scrolls horizontally on a phone (${scrollWidth} > ${innerWidth})`);
+      }
+      await page.screenshot({ path: path.join(screenshotDir, `portal-${vp.name}.png`), fullPage: true });
     } finally {
       await context.close();
     }

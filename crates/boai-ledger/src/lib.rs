@@ -15,6 +15,7 @@ pub mod audit;
 pub mod entry;
 pub mod note;
 pub mod tiles;
+pub mod trace;
 pub mod tree;
 
 pub use entry::{commitment, LedgerEntry};

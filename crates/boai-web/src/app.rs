@@ -98,6 +98,8 @@ pub struct Inner {
     /// Set once migrations and demo seeding are done.
     pub ready: AtomicBool,
     pub login_limiter: ClientLimiter,
+    /// Public look-ups (find my gift), per client, at the sign-in rate.
+    pub lookup_limiter: ClientLimiter,
     pub metrics: PrometheusHandle,
     /// The certificate font, loaded on first use (it is large).
     pub certificate_font: OnceLock<Result<Arc<CertificateFont>, String>>,
@@ -123,6 +125,7 @@ impl AppState {
         AppState(Arc::new(Inner {
             ledger_signer,
             login_limiter: ClientLimiter::per_minute(config.login_rate_per_minute),
+            lookup_limiter: ClientLimiter::per_minute(config.login_rate_per_minute),
             store,
             config,
             ready: AtomicBool::new(false),
@@ -206,6 +209,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
         .route("/static/app.css", get(pages::stylesheet))
+        .route("/static/ledger-proof.js", get(transparency::portal::proof_script))
         .route("/lang/{lang}", get(pages::set_lang))
         .route("/login", get(auth::pages::login_form).post(auth::pages::login_submit))
         .route("/logout", post(auth::pages::logout))
@@ -274,8 +278,14 @@ pub fn build_router(state: AppState) -> Router {
         .route("/ledger/key", get(ledger::key))
         .route("/ledger/tile/{*path}", get(ledger::tile))
         .route("/api/v1/ledger/proofs/{index}", get(ledger::proof))
+        .route("/api/v1/ledger/trace/{index}", get(transparency::portal::trace))
         .route("/transparency/totals.json", get(ledger::totals))
-        .route("/transparency", get(transparency::pages::index))
+        .route("/transparency", get(transparency::portal::index))
+        .route(
+            "/transparency/find",
+            get(transparency::portal::find).post(transparency::portal::find_post),
+        )
+        .route("/transparency/verify", get(transparency::portal::verify))
         .route(
             "/transparency/disclosures",
             post(transparency::pages::create)

@@ -13,6 +13,7 @@
 //!   may sign without conflict.
 
 mod check;
+mod portal;
 
 pub use check::LedgerReport;
 

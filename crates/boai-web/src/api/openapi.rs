@@ -43,6 +43,7 @@ use utoipa::{Modify, OpenApi};
         crate::ledger::tile,
         crate::ledger::proof,
         crate::ledger::totals,
+        crate::transparency::portal::trace,
         crate::transparency::api::list,
         crate::transparency::api::create,
         crate::transparency::api::deadlines,

@@ -304,6 +304,160 @@ impl LineChart {
     }
 }
 
+/// A column chart of two series side by side per label (e.g. money received
+/// and spent per month), with a legend and the same y axis as [`LineChart`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairedColumnChart {
+    pub title: String,
+    /// Unit of the values, shown as "单位：…" and in the description.
+    pub unit: String,
+    /// The two series' names, as the legend shows them.
+    pub names: (String, String),
+    /// `(x label, first value, second value)` in drawing order.
+    pub columns: Vec<(String, i64, i64)>,
+}
+
+const SECOND_FILL: &str = "#5c6b7a";
+const LEGEND_H: f64 = 24.0;
+
+impl PairedColumnChart {
+    /// Render as a standalone `<svg>` element (embeddable inline in HTML).
+    pub fn to_svg(&self) -> String {
+        if self.columns.is_empty() {
+            return empty_svg(&self.title);
+        }
+        let has_title = !self.title.trim().is_empty();
+        let has_unit = !self.unit.trim().is_empty();
+        let legend_y = if has_title || has_unit { TITLE_H } else { PAD } + 6.0;
+        let top = legend_y + LEGEND_H;
+        let height = top + LINE_PLOT_H + X_LABEL_H + PAD;
+        let min_v = self.columns.iter().map(|c| c.1.min(c.2)).min().unwrap_or(0);
+        let max_v = self.columns.iter().map(|c| c.1.max(c.2)).max().unwrap_or(0);
+        let ticks = nice_ticks(min_v, max_v);
+        let lo = ticks.first().copied().unwrap_or(0);
+        let hi = ticks.last().copied().unwrap_or(1);
+        let span = if hi > lo { (hi - lo) as f64 } else { 1.0 };
+        let tick_texts: Vec<String> = ticks.iter().map(|t| group_thousands(*t)).collect();
+        let y_label_w = tick_texts
+            .iter()
+            .map(|t| text_width(t, AXIS_SIZE))
+            .fold(0.0, f64::max)
+            .ceil();
+        let plot_x0 = PAD + y_label_w + 8.0;
+        let plot_x1 = VIEW_W - PAD;
+        let plot_y1 = top + LINE_PLOT_H;
+        let y_of = |v: i128| plot_y1 - (v - lo) as f64 / span * LINE_PLOT_H;
+        let n = self.columns.len();
+        let slot = (plot_x1 - plot_x0) / n as f64;
+        let bar_w = (slot * 0.36).min(28.0);
+
+        let (first, second) = &self.names;
+        let desc = self
+            .columns
+            .iter()
+            .map(|(l, a, b)| {
+                format!(
+                    "{l}：{first} {}，{second} {}",
+                    with_unit(&group_thousands(i128::from(*a)), &self.unit),
+                    with_unit(&group_thousands(i128::from(*b)), &self.unit)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("；");
+        let mut svg = svg_open(height, &self.title, &desc);
+        if has_title {
+            push_title_text(&mut svg, &self.title);
+        }
+        if has_unit {
+            let _ = write!(
+                svg,
+                "<text x=\"{x}\" y=\"28\" text-anchor=\"end\" font-size=\"{s}\" fill=\"{f}\">{t}</text>",
+                x = num(VIEW_W - PAD),
+                s = num(AXIS_SIZE),
+                f = MUTED_FILL,
+                t = escape(&format!("单位：{}", self.unit)),
+            );
+        }
+        // Legend.
+        let mut lx = plot_x0;
+        for (name, fill) in [(first, BAR_FILL), (second, SECOND_FILL)] {
+            let _ = write!(
+                svg,
+                "<rect x=\"{x}\" y=\"{y}\" width=\"12\" height=\"12\" fill=\"{fill}\"/>\
+                 <text x=\"{tx}\" y=\"{ty}\" dy=\"0.35em\" font-size=\"{s}\" fill=\"{f}\">{t}</text>",
+                x = num(lx),
+                y = num(legend_y),
+                tx = num(lx + 18.0),
+                ty = num(legend_y + 6.0),
+                s = num(AXIS_SIZE),
+                f = TEXT_FILL,
+                t = escape(name),
+            );
+            lx += 18.0 + text_width(name, AXIS_SIZE) + 20.0;
+        }
+        svg.push_str("<g>");
+        for (tick, text) in ticks.iter().zip(&tick_texts) {
+            let y = y_of(*tick);
+            let stroke = if *tick == 0 { AXIS_STROKE } else { GRID_STROKE };
+            let _ = write!(
+                svg,
+                "<line x1=\"{x0}\" y1=\"{y}\" x2=\"{x1}\" y2=\"{y}\" stroke=\"{stroke}\" stroke-width=\"1\"/>\
+                 <text x=\"{tx}\" y=\"{y}\" dy=\"0.35em\" text-anchor=\"end\" font-size=\"{s}\" fill=\"{f}\">{text}</text>",
+                x0 = num(plot_x0),
+                x1 = num(plot_x1),
+                y = num(y),
+                tx = num(plot_x0 - 8.0),
+                s = num(AXIS_SIZE),
+                f = MUTED_FILL,
+                text = escape(text),
+            );
+        }
+        svg.push_str("</g>");
+        let max_label_w = self
+            .columns
+            .iter()
+            .map(|(l, _, _)| text_width(l, AXIS_SIZE))
+            .fold(0.0, f64::max);
+        let every = ((max_label_w + 8.0) / slot.max(1.0)).ceil().max(1.0) as usize;
+        let zero = y_of(0);
+        for (i, (label, a, b)) in self.columns.iter().enumerate() {
+            let cx = plot_x0 + slot * (i as f64 + 0.5);
+            for (v, fill, x, name) in [(a, BAR_FILL, cx - bar_w, first), (b, SECOND_FILL, cx, second)] {
+                let y = y_of(i128::from(*v));
+                let _ = write!(
+                    svg,
+                    "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" fill=\"{fill}\"><title>{tip}</title></rect>",
+                    x = num(x),
+                    y = num(y.min(zero)),
+                    w = num(bar_w),
+                    h = num((zero - y).abs()),
+                    tip = escape(&format!(
+                        "{label} {name}：{}",
+                        with_unit(&group_thousands(i128::from(*v)), &self.unit)
+                    )),
+                );
+            }
+            if (n - 1 - i).is_multiple_of(every) {
+                let _ = write!(
+                    svg,
+                    "<text x=\"{x}\" y=\"{y}\" text-anchor=\"middle\" font-size=\"{s}\" fill=\"{f}\">{t}</text>",
+                    x = num(cx),
+                    y = num(plot_y1 + 22.0),
+                    s = num(AXIS_SIZE),
+                    f = MUTED_FILL,
+                    t = escape(&truncate_to_width(
+                        label,
+                        (slot * every as f64 - 4.0).max(AXIS_SIZE * 2.0),
+                        AXIS_SIZE
+                    )),
+                );
+            }
+        }
+        svg.push_str("</svg>");
+        svg
+    }
+}
+
 /// Y-axis ticks: 4–6 evenly spaced values (4–5 whenever a 1/2/5×10ⁿ step
 /// allows), always including 0, covering `min..=max`.
 fn nice_ticks(min: i64, max: i64) -> Vec<i128> {
@@ -528,6 +682,29 @@ mod tests {
             .filter(|n| n.has_tag_name("text"))
             .map(|n| n.text().unwrap_or_default().to_owned())
             .collect()
+    }
+
+    #[test]
+    fn paired_columns_parse_with_a_legend_and_every_value_described() {
+        let chart = PairedColumnChart {
+            title: "每月收支".to_owned(),
+            unit: "元".to_owned(),
+            names: ("收到".to_owned(), "支出".to_owned()),
+            columns: vec![("2026-01".to_owned(), 1_200, 300), ("2026-02".to_owned(), 0, 4_500)],
+        };
+        let svg = chart.to_svg();
+        let doc = parse(&svg);
+        assert_eq!(count(&doc, "rect"), 2 + 4, "two legend keys and four columns");
+        let all = texts(&doc);
+        assert!(all.iter().any(|t| t == "收到") && all.iter().any(|t| t == "2026-02"));
+        let desc = doc.descendants().find(|n| n.has_tag_name("desc")).unwrap();
+        assert!(desc.text().unwrap().contains("2026-02：收到 0元，支出 4,500元"));
+        assert!(view_height(&svg) > 200.0);
+        let empty = PairedColumnChart {
+            columns: vec![],
+            ..chart
+        };
+        assert!(empty.to_svg().contains(NO_DATA));
     }
 
     #[test]

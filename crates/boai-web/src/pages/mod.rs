@@ -28,7 +28,7 @@ const MODULES: [(&str, &str, &str, bool); 11] = [
     ("orgs", "nav.orgs", "/orgs", true),
     ("fundraising", "nav.fundraising", "/fundraising", true),
     ("funds", "nav.funds", "/funds", true),
-    ("transparency", "nav.transparency", "/transparency/disclosures", true),
+    ("transparency", "nav.transparency", "/transparency", true),
     ("relief", "nav.relief", "/m/relief", false),
     ("registries", "nav.registries", "/m/registries", false),
     ("training", "nav.training", "/m/training", false),

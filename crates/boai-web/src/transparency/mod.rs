@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod pages;
+pub mod portal;
 
 use crate::components::list::urlencode;
 use crate::ApiError;

@@ -474,8 +474,3 @@ pub async fn deadlines(
         can_publish: user.identity.actor.role.can(Permission::ManageProjects),
     }))
 }
-
-/// `/transparency`: the public list.
-pub async fn index() -> Redirect {
-    Redirect::to("/transparency/disclosures")
-}
