@@ -206,7 +206,7 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
     let b = base.clone();
     let mut proofs = load(options.clients, duration, move |client_no, i| {
         let c = c.clone();
-        let index = (i as u64 * 7919 + client_no as u64 * 104_729) % ledger_after.max(1);
+        let index = (i * 7919 + client_no as u64 * 104_729) % ledger_after.max(1);
         let url = format!("{b}/api/v1/ledger/proofs/{index}");
         async move {
             c.get(url)
@@ -224,7 +224,7 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
     let full_tiles = (ledger_after / 256).max(1);
     let mut tiles = load(options.clients, duration, move |client_no, i| {
         let c = c.clone();
-        let n = (i as u64 + client_no as u64) % full_tiles;
+        let n = (i + client_no as u64) % full_tiles;
         let url = format!(
             "{b}/ledger/tile/0/{}",
             boai_ledger::TilePath::Hashes {
