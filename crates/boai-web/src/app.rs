@@ -310,7 +310,10 @@ pub fn build_router(state: AppState) -> Router {
             "/api/v1/network/units/import",
             post(network::api::import).layer(DefaultBodyLimit::max(network::IMPORT_BODY_LIMIT)),
         )
-        .route("/api/v1/network/units/{id}", get(network::api::unit))
+        .route(
+            "/api/v1/network/units/{id}",
+            get(network::api::unit).put(network::api::update),
+        )
         .route("/api/v1/network/units/{id}/move", post(network::api::move_unit))
         .route("/api/v1/network/units/{id}/wuyou", put(network::api::assess))
         .route("/api/v1/network/compliance", get(network::api::compliance))

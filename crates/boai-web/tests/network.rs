@@ -567,3 +567,54 @@ async fn exports_read_back_with_calamine() -> anyhow::Result<()> {
     assert_eq!(header[..3], ["名称", "所属区县代码", "类型"]);
     Ok(())
 }
+
+#[tokio::test]
+async fn particulars_and_status_are_edited_within_scope() -> anyhow::Result<()> {
+    let app = TestApp::demo().await?;
+    let token = app.token("lixia").await?;
+    let c = app.client();
+    let unit = org_id("JN-LX-004");
+    let (_, report) = get_json(&c, app.url("/api/v1/network/compliance"), &token).await?;
+    let active = report["total"]["active"].as_i64().unwrap_or_default();
+    let (_, before) = get_json(&c, app.url(&format!("/api/v1/network/units/{unit}")), &token).await?;
+    let was_active = before["status"] == "active";
+    let res = c
+        .put(app.url(&format!("/api/v1/network/units/{unit}")))
+        .bearer_auth(&token)
+        .json(
+            &json!({"status": "suspended", "leader": "王立新", "phone": "0531-86012345",
+                      "founded_on": "2001-06-18", "credit_code": credit(77)}),
+        )
+        .send()
+        .await?;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await?;
+    assert_eq!(body["status"], "suspended");
+    assert_eq!(body["leader"], "王立新");
+    assert_eq!(body["credit_code"], credit(77));
+    let (_, report) = get_json(&c, app.url("/api/v1/network/compliance"), &token).await?;
+    assert_eq!(
+        report["total"]["active"].as_i64().unwrap_or_default(),
+        active - i64::from(was_active),
+        "a suspended unit leaves the compliance count"
+    );
+    // A wrong check character is a field error; nothing changes.
+    let res = c
+        .put(app.url(&format!("/api/v1/network/units/{unit}")))
+        .bearer_auth(&token)
+        .json(&json!({"credit_code": bad_credit(78)}))
+        .send()
+        .await?;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = res.json().await?;
+    assert!(problem.to_string().contains("credit_code"));
+    // Another district's unit is not found.
+    let res = c
+        .put(app.url(&format!("/api/v1/network/units/{}", org_id("JN-SZ-004"))))
+        .bearer_auth(&token)
+        .json(&json!({"status": "suspended"}))
+        .send()
+        .await?;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    Ok(())
+}

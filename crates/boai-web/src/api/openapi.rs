@@ -48,6 +48,7 @@ use utoipa::{Modify, OpenApi};
         crate::transparency::api::deadlines,
         crate::network::api::units,
         crate::network::api::unit,
+        crate::network::api::update,
         crate::network::api::move_unit,
         crate::network::api::assess,
         crate::network::api::compliance,

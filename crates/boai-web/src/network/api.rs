@@ -11,7 +11,7 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use boai_domain::ids::OrgId;
-use boai_domain::network::UnitStatus;
+use boai_domain::network::{UnitDetails, UnitInput, UnitStatus};
 use boai_domain::orgs::{OrgKind, OrgLevel};
 use boai_domain::validation::FieldErrors;
 use boai_store::network::{AssessmentInput, ImportMode, UnitFilter, UnitSummary, UnitView};
@@ -150,6 +150,43 @@ pub async fn units(auth: Authorized<ViewOrgs>, Query(q): Query<UnitQuery>) -> Re
     security(("bearer" = [])))]
 pub async fn unit(auth: Authorized<ViewOrgs>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id: OrgId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let unit = auth.store.network_unit(id).await?;
+    Ok(json_response(StatusCode::OK, &UnitDto::from(&unit)))
+}
+
+/// A unit's particulars (all replaced; absent fields are cleared).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UnitBody {
+    pub credit_code: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub leader: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub founded_on: Option<String>,
+    /// `active` (default), `suspended` or `dissolved` (final).
+    pub status: Option<String>,
+}
+
+#[utoipa::path(put, path = "/api/v1/network/units/{id}", tag = "network", request_body = UnitBody,
+    params(("id" = Uuid, Path, description = "unit id")),
+    responses((status = 200, body = UnitDto), (status = 401), (status = 403), (status = 404), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn update(
+    auth: Authorized<ManageOrgs>,
+    Path(id): Path<String>,
+    body: ApiJson<UnitBody>,
+) -> Result<Response, ApiError> {
+    let id: OrgId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let b = body.value;
+    let details = UnitDetails::parse(&UnitInput {
+        credit_code: b.credit_code,
+        address: b.address,
+        phone: b.phone,
+        leader: b.leader,
+        founded_on: b.founded_on,
+        status: b.status,
+    })?;
+    auth.store.unit_update(id, details).await?;
     let unit = auth.store.network_unit(id).await?;
     Ok(json_response(StatusCode::OK, &UnitDto::from(&unit)))
 }
