@@ -10,6 +10,7 @@ pub mod fundraising;
 pub mod funds;
 pub mod ids;
 pub mod money;
+pub mod network;
 pub mod orgs;
 pub mod scope;
 pub mod transparency;

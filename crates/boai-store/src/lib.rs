@@ -20,6 +20,7 @@ pub mod funds;
 pub mod idempotency;
 pub mod ledger;
 pub mod migrations;
+pub mod network;
 pub mod orgs;
 mod scoped;
 pub mod secrets;

@@ -42,8 +42,12 @@ async fn demo_seeds_once_and_deterministically() -> anyhow::Result<()> {
     let (all, total) = city
         .orgs_list(&OrgFilter::default(), Page::new(Some(1), Some(100)))
         .await?;
-    assert_eq!(total, 1 + 12 + 12 * 4);
-    assert_eq!(all.len() as u64, total);
+    assert_eq!(
+        total,
+        1 + 12 + 2_328,
+        "the city, 12 districts and counties, 2,328 grassroots units"
+    );
+    assert_eq!(all.len(), 100, "one page");
     let lixia = city.org_get(org_id("JN-LX")).await?;
     assert_eq!(lixia.name, "历下区红十字会");
     for (code, name, _) in DISTRICTS {
@@ -57,7 +61,7 @@ async fn district_scope_hides_other_districts() -> anyhow::Result<()> {
     let (store, _, _db) = demo_store().await?;
     let lixia = store.scoped(actor(&store, "lixia").await?);
     let (orgs, total) = lixia.orgs_list(&OrgFilter::default(), Page::default()).await?;
-    assert_eq!(total, 5, "her branch and its four units");
+    assert_eq!(total, 1 + 186, "her branch and its 186 units");
     assert!(orgs.iter().all(|o| o.code.starts_with("JN-LX")));
     assert!(matches!(
         lixia.org_get(org_id("JN-SZ")).await,
@@ -87,7 +91,7 @@ async fn create_checks_parent_scope_and_level_and_writes_audit() -> anyhow::Resu
     let created = lixia
         .org_create(unit(org_id("JN-LX"), "燕山学校红十字会"), None)
         .await?;
-    assert_eq!(created.code, "JN-LX-005");
+    assert_eq!(created.code, "JN-LX-187", "after the demo's 186 units");
     assert_eq!(lixia.org_get(created.id).await?.name, "燕山学校红十字会");
     // Another district's parent: refused as a field error, nothing written.
     let err = lixia.org_create(unit(org_id("JN-SZ"), "越权"), None).await;
@@ -225,7 +229,10 @@ async fn concurrent_writers_keep_one_chain() -> anyhow::Result<()> {
         store.verify_audit(|_, _| {}).await?,
         AuditVerdict::Intact { .. }
     ));
-    assert_eq!(lixia.orgs_list(&OrgFilter::default(), Page::default()).await?.1, 5 + 16);
+    assert_eq!(
+        lixia.orgs_list(&OrgFilter::default(), Page::default()).await?.1,
+        187 + 16
+    );
     Ok(())
 }
 

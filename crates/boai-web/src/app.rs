@@ -6,12 +6,12 @@
 use crate::auth;
 use crate::components::certificate::CertificateFont;
 use crate::rate_limit::ClientLimiter;
-use crate::{api, audit, fundraising, funds, health, ledger, orgs, pages, transparency, users};
+use crate::{api, audit, fundraising, funds, health, ledger, network, orgs, pages, transparency, users};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use boai_store::accounts::{LockoutPolicy, SessionPolicy};
 use boai_store::Store;
@@ -303,6 +303,30 @@ pub fn build_router(state: AppState) -> Router {
                 .get(transparency::api::list),
         )
         .route("/api/v1/transparency/deadlines", get(transparency::api::deadlines))
+        .route("/network", get(network::pages::dashboard))
+        .route("/network/units", get(network::pages::units))
+        .route("/network/units/{id}", get(network::pages::unit))
+        .route("/network/units/{id}/move", post(network::pages::move_unit))
+        .route("/network/units/{id}/wuyou", post(network::pages::assess))
+        .route(
+            "/network/import",
+            post(network::pages::import_submit)
+                .layer(DefaultBodyLimit::max(network::IMPORT_BODY_LIMIT))
+                .get(network::pages::import_form),
+        )
+        .route("/network/import/template.xlsx", get(network::pages::import_template))
+        .route("/api/v1/network/units", get(network::api::units))
+        .route(
+            "/api/v1/network/units/import",
+            post(network::api::import).layer(DefaultBodyLimit::max(network::IMPORT_BODY_LIMIT)),
+        )
+        .route(
+            "/api/v1/network/units/{id}",
+            get(network::api::unit).put(network::api::update),
+        )
+        .route("/api/v1/network/units/{id}/move", post(network::api::move_unit))
+        .route("/api/v1/network/units/{id}/wuyou", put(network::api::assess))
+        .route("/api/v1/network/compliance", get(network::api::compliance))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(track_metrics))

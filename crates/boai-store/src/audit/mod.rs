@@ -92,6 +92,85 @@ pub(crate) async fn append<C: ConnectionTrait>(
     Ok(head.seq)
 }
 
+/// Appends many rows to the chain at once (demo seeding, imports), inside the
+/// caller's transaction: the head is taken once for all of them and the rows
+/// are written in multi-row inserts. The chain is the same as that of as many
+/// [`append`] calls.
+pub(crate) async fn append_many<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    changes: Vec<AuditChange<'_>>,
+) -> StoreResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    // An `i32` like `append`'s `1`: PostgreSQL types the parameter from it.
+    let n = i32::try_from(changes.len()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let head = audit_head::Entity::update_many()
+        .col_expr(audit_head::Column::Seq, Expr::col(audit_head::Column::Seq).add(n))
+        .filter(audit_head::Column::Id.eq(1))
+        .exec_with_returning(conn)
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("audit head row is missing".to_owned()))?;
+    let actor_id = actor.user_id.map(|id| id.to_string());
+    let mut prev = head.hash;
+    let mut rows = Vec::with_capacity(changes.len());
+    for (seq, change) in (head.seq - i64::from(n) + 1..).zip(changes) {
+        let org_id = change.org_id.to_string();
+        let before = change.before.map(|v| v.to_string());
+        let after = change.after.map(|v| v.to_string());
+        let fields = AuditFields {
+            seq,
+            at,
+            actor_id: actor_id.as_deref(),
+            actor_name: &actor.username,
+            ip: actor.ip.as_deref(),
+            action: change.action.as_str(),
+            entity: change.entity,
+            entity_id: &change.entity_id,
+            org_id: Some(&org_id),
+            before: before.as_deref(),
+            after: after.as_deref(),
+        };
+        let hash = chain_hash(&prev, &fields);
+        rows.push(audit_log::ActiveModel {
+            seq: Set(seq),
+            at: Set(at),
+            actor_id: Set(actor.user_id.map(|id| id.0)),
+            actor_name: Set(actor.username.clone()),
+            ip: Set(actor.ip.clone()),
+            action: Set(change.action.as_str().to_owned()),
+            entity: Set(change.entity.to_owned()),
+            entity_id: Set(change.entity_id),
+            org_id: Set(Some(change.org_id.0)),
+            before: Set(before),
+            after: Set(after),
+            prev_hash: Set(prev),
+            hash: Set(hash.clone()),
+        });
+        prev = hash;
+    }
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(AUDIT_CHUNK).collect();
+        audit_log::Entity::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    audit_head::Entity::update_many()
+        .col_expr(audit_head::Column::Hash, Expr::value(prev))
+        .filter(audit_head::Column::Id.eq(1))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Rows per multi-row insert of [`append_many`] (13 columns each, well under
+/// SQLite's and PostgreSQL's bind-parameter limits).
+const AUDIT_CHUNK: usize = 500;
+
 /// One audit row as shown to supervisors.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AuditRecord {

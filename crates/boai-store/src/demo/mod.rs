@@ -1,18 +1,21 @@
 //! The demo city: the society modelled on Jinan's, its 12 districts and
-//! counties, a few grassroots units each, and the demo accounts of
+//! counties, their 2,328 grassroots units (see [`network`]), and the demo accounts of
 //! CONTRACT.md. Seeding is deterministic (ids are UUID v5 of each code), runs
 //! in one transaction, is audited like any change, and happens only on a
-//! database that holds no organisation yet.
+//! database that holds no organisation yet. The organisations, particulars
+//! and assessments are written in multi-row inserts (and their audit rows with
+//! one head update), so seeding the whole network stays quick.
 
 mod funds;
+pub mod network;
 mod transparency;
 pub use funds::PROJECTS;
 pub use transparency::{tiny_pdf, JUST_OVERDUE, LONG_OVERDUE};
 
 use crate::accounts::{hash_password, insert_user};
-use crate::audit::{append, AuditChange};
+use crate::audit::{append, append_many, AuditChange};
 use crate::entities::{app_meta, orgs};
-use crate::orgs::insert_org;
+use crate::network::{insert_chunked, org_row, unit_row};
 use crate::{Actor, Store, StoreError, StoreResult};
 use boai_domain::accounts::{Role, UserForCreate};
 use boai_domain::audit::AuditAction;
@@ -20,6 +23,7 @@ use boai_domain::ids::OrgId;
 use boai_domain::orgs::{Org, OrgKind, OrgLevel};
 use boai_domain::scope::{child_path, root_path, Scope};
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, TransactionTrait};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The namespace of the demo's deterministic ids.
@@ -44,7 +48,8 @@ pub const DISTRICTS: [(&str, &str, OrgKind); 12] = [
     ("JN-SH", "商河县红十字会", OrgKind::County),
 ];
 
-/// The units every district gets in the demo: code suffix, name pattern, kind.
+/// The first four units of every district: code suffix, name pattern, kind
+/// (the rest are generated, see [`network`]).
 const UNITS: [(&str, &str, OrgKind); 4] = [
     ("001", "{}第一社区红十字服务站", OrgKind::Community),
     ("002", "{}实验学校红十字会", OrgKind::School),
@@ -112,6 +117,26 @@ pub fn demo_orgs(at: chrono::DateTime<chrono::Utc>) -> Vec<Org> {
             });
         }
     }
+    for (d, (code, name, _)) in DISTRICTS.iter().enumerate() {
+        let id = org_id(code);
+        let path = child_path(&city_path, id);
+        let place = name.trim_end_matches("红十字会");
+        for unit in network::extra_units(d, place) {
+            let unit_code = format!("{code}-{:03}", unit.suffix);
+            let unit_id = org_id(&unit_code);
+            out.push(Org {
+                id: unit_id,
+                code: unit_code,
+                name: unit.name,
+                level: OrgLevel::Unit,
+                kind: unit.kind,
+                parent_id: Some(id),
+                path: child_path(&path, unit_id),
+                created_at: at,
+                updated_at: at,
+            });
+        }
+    }
     out
 }
 
@@ -148,23 +173,55 @@ async fn seed_city(store: &Store, password: &str) -> StoreResult<bool> {
         },
         ip: None,
     };
-    for org in demo_orgs(now) {
-        insert_org(&txn, &org).await?;
-        append(
-            &txn,
-            &system,
-            now,
-            AuditChange {
-                action: AuditAction::Create,
-                entity: "org",
-                entity_id: org.id.to_string(),
-                org_id: org.id,
-                before: None,
-                after: Some(serde_json::to_value(&org).map_err(|e| StoreError::Corrupt(e.to_string()))?),
-            },
-        )
-        .await?;
+    let orgs = demo_orgs(now);
+    insert_chunked(&txn, orgs.iter().map(org_row).collect()).await?;
+    let mut changes = Vec::with_capacity(orgs.len() * 2);
+    for org in &orgs {
+        changes.push(AuditChange {
+            action: AuditAction::Create,
+            entity: "org",
+            entity_id: org.id.to_string(),
+            org_id: org.id,
+            before: None,
+            after: Some(serde_json::to_value(org).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+        });
     }
+    let district_of: HashMap<OrgId, usize> = DISTRICTS
+        .iter()
+        .enumerate()
+        .map(|(d, (code, _, _))| (org_id(code), d))
+        .collect();
+    let units: Vec<(usize, OrgId, OrgKind)> = orgs
+        .iter()
+        .filter(|o| o.level == OrgLevel::Unit)
+        .filter_map(|o| Some((*district_of.get(&o.parent_id?)?, o.id, o.kind)))
+        .collect();
+    let particulars = network::particulars(&units, |d| DISTRICTS[d].1.trim_end_matches("红十字会").to_owned());
+    let assessed_on = crate::fundraising::china_date(now) - chrono::Duration::days(30);
+    insert_chunked(
+        &txn,
+        particulars.iter().map(|(id, d, _)| unit_row(*id, d, now)).collect(),
+    )
+    .await?;
+    insert_chunked(
+        &txn,
+        particulars
+            .iter()
+            .flat_map(|(id, _, missing)| network::assessment_rows(*id, missing, assessed_on))
+            .collect(),
+    )
+    .await?;
+    for (id, details, missing) in &particulars {
+        changes.push(AuditChange {
+            action: AuditAction::Create,
+            entity: "org_unit",
+            entity_id: id.to_string(),
+            org_id: *id,
+            before: None,
+            after: Some(serde_json::json!({"unit": details, "wuyou_missing": missing})),
+        });
+    }
+    append_many(&txn, &system, now, changes).await?;
     let password_hash = hash_password(password)?;
     for (username, name, role, org_code) in ACCOUNTS {
         let input = UserForCreate {

@@ -8,6 +8,7 @@ mod m0001_platform;
 mod m0002_funds;
 mod m0003_ledger;
 mod m0004_transparency;
+pub mod m0005_network;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_funds::Migration),
             Box::new(m0003_ledger::Migration),
             Box::new(m0004_transparency::Migration),
+            Box::new(m0005_network::Migration),
         ]
     }
 }

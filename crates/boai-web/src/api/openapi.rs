@@ -47,9 +47,16 @@ use utoipa::{Modify, OpenApi};
         crate::transparency::api::list,
         crate::transparency::api::create,
         crate::transparency::api::deadlines,
+        crate::network::api::units,
+        crate::network::api::unit,
+        crate::network::api::update,
+        crate::network::api::move_unit,
+        crate::network::api::assess,
+        crate::network::api::compliance,
+        crate::network::api::import,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"), (name = "transparency"))
+    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"), (name = "transparency"), (name = "network"))
 )]
 pub struct ApiDoc;
 

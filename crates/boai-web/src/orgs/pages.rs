@@ -193,6 +193,15 @@ struct DetailPage {
     children: Vec<Org>,
     created: String,
     can_create: bool,
+    /// A branch's units: how many, by type (SVG), 五有 compliance.
+    network: Option<BranchNetwork>,
+}
+
+/// A branch's grassroots units on its page.
+struct BranchNetwork {
+    count: usize,
+    svg: String,
+    compliance: boai_domain::network::Compliance,
 }
 
 pub async fn detail(
@@ -221,7 +230,29 @@ pub async fn detail(
             Page::new(Some(1), Some(100)),
         )
         .await?;
+    let network = if org.level == OrgLevel::District {
+        let units = user
+            .store
+            .network_units(&boai_store::network::UnitFilter {
+                branch_id: Some(org.id),
+                ..Default::default()
+            })
+            .await?;
+        let mut compliance = boai_domain::network::Compliance::default();
+        for u in &units {
+            compliance.add(u.details.status, u.score.passed);
+        }
+        let svg = crate::network::pages::kind_chart(t(lang, "network.by_kind"), &units);
+        Some(BranchNetwork {
+            count: units.len(),
+            svg,
+            compliance,
+        })
+    } else {
+        None
+    };
     Ok(render(&DetailPage {
+        network,
         layout: Layout::new(lang, org.name.clone(), "/orgs", Some(&user.identity)),
         created: china_time(org.created_at),
         can_create: user.identity.actor.role.can(Permission::ManageOrgs) && org.level.child().is_some(),

@@ -1,0 +1,18 @@
+use sea_orm::entity::prelude::*;
+
+/// One item of the city's 五有 checklist.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "wuyou_items")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub code: String,
+    pub position: i32,
+    pub name_zh: String,
+    pub name_en: String,
+    pub active: bool,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
