@@ -202,7 +202,7 @@ pub struct JournalEntry {
     pub ledger_index: Option<i64>,
 }
 
-fn to_entry(m: journal_entries::Model) -> StoreResult<JournalEntry> {
+pub(crate) fn to_entry(m: journal_entries::Model) -> StoreResult<JournalEntry> {
     Ok(JournalEntry {
         id: JournalEntryId(m.id),
         seq: m.seq,

@@ -8,11 +8,10 @@
 
 use super::{corrupt, to_u64, SignedCheckpoint};
 use crate::entities::{accounts, donors, gifts, journal_entries, journal_lines, ledger_checkpoints, ledger_entries};
-use crate::funds::{ledger_entry_for, EntryMeta, JournalEntry};
+use crate::funds::{ledger_entry_for, to_entry, EntryMeta};
 use crate::{Store, StoreResult};
 use boai_domain::funds::EntryKind;
-use boai_domain::ids::{JournalEntryId, ProjectId};
-use boai_domain::money::Fen;
+use boai_domain::ids::ProjectId;
 use boai_ledger::tree::{leaf_hash, MemoryTree, NodeId};
 use boai_ledger::{LedgerEntry, VerifierKey};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -351,7 +350,6 @@ fn expected_entry(
     gift: Option<&&gifts::Model>,
     donor_names: &HashMap<uuid::Uuid, String>,
 ) -> Result<LedgerEntry, String> {
-    let kind = EntryKind::parse(&j.kind).ok_or_else(|| format!("journal kind {}", j.kind))?;
     let reverses_kind = match j.reverses_id {
         Some(r) => Some(
             kinds_of
@@ -361,26 +359,13 @@ fn expected_entry(
         ),
         None => None,
     };
-    let entry = JournalEntry {
-        id: JournalEntryId(j.id),
-        seq: j.seq,
-        at: j.at,
-        kind,
-        project_id: ProjectId(j.project_id),
-        amount: Fen(j.amount_fen),
-        reverses_id: j.reverses_id.map(JournalEntryId),
-        gift_id: j.gift_id,
-        counterparty: None,
-        memo: None,
-        decision_ref: None,
-        ledger_index: j.ledger_index,
-    };
+    let entry = to_entry(j.clone()).map_err(|e| e.to_string())?;
     let mut meta = EntryMeta {
         reverses_kind,
         public_recipient: logged.recipient.clone(),
         ..EntryMeta::default()
     };
-    if kind != EntryKind::Reversal {
+    if entry.kind != EntryKind::Reversal {
         if let Some(g) = gift {
             let name = g
                 .donor_id
