@@ -37,6 +37,8 @@ pub struct Store {
     pub(crate) secrets: Arc<crate::secrets::Secrets>,
     /// The root organisation's code (certificate prefix), read once.
     pub(crate) city_code: Arc<tokio::sync::OnceCell<String>>,
+    /// The gift writer's queue (group commit), started on first use.
+    pub(crate) gift_queue: Arc<tokio::sync::OnceCell<crate::fundraising::group_commit::GiftQueue>>,
 }
 
 impl Store {
@@ -79,6 +81,7 @@ impl Store {
                 clock,
                 secrets: Arc::new(crate::secrets::Secrets::generate()),
                 city_code: Arc::default(),
+                gift_queue: Arc::default(),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut options = ConnectOptions::new(url.to_owned());
@@ -96,6 +99,7 @@ impl Store {
                 clock,
                 secrets: Arc::new(crate::secrets::Secrets::generate()),
                 city_code: Arc::default(),
+                gift_queue: Arc::default(),
             })
         } else {
             Err(crate::StoreError::Unavailable(DbErr::Custom(

@@ -5,10 +5,12 @@
 //! idempotency record are written. Refunds are reversing entries. ID numbers
 //! and phones are stored encrypted, searched by keyed hash, shown masked.
 
+pub mod group_commit;
+
 use crate::audit::{append, AuditChange};
 use crate::entities::{donors, gifts, orgs, projects};
 use crate::funds::{entry_lines, funds_error, next_in_sequence, post, reversed_amount, EntryMeta, ProjectStatus};
-use crate::idempotency::Responder;
+use crate::idempotency::IdempotencyClaim;
 use crate::scoped::OrgOwned;
 use crate::{Page, ScopedStore, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
@@ -19,6 +21,7 @@ use boai_domain::ids::{DonorId, GiftId, JournalEntryId, OrgId, ProjectId};
 use boai_domain::money::Fen;
 use boai_domain::validation::FieldErrors;
 use chrono::{DateTime, NaiveDate, Utc};
+use group_commit::GiftRenderer;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -301,28 +304,38 @@ impl ScopedStore {
         Ok((id, Some(change)))
     }
 
-    /// Records a gift in hand: confirmed at once, journalled, audited.
+    /// Records a gift in hand: confirmed at once, journalled, audited. The
+    /// gift is written by the store's group-commit writer together with the
+    /// gifts arriving at the same time (see [`group_commit`]); this returns
+    /// once its transaction is durable.
     pub async fn donation_create(
         &self,
         input: DonationForCreate,
-        idempotency: Option<Responder<'_, Gift>>,
+        idempotency: Option<(IdempotencyClaim, GiftRenderer)>,
     ) -> StoreResult<Gift> {
         self.actor.require(Permission::RecordGifts)?;
-        // Visibility is checked before the transaction: holding a writer
-        // while waiting for a reader could exhaust a shared pool.
+        // Visibility is checked before the write: holding a writer while
+        // waiting for a reader could exhaust a shared pool.
         if let Err(StoreError::NotFound) = self.project_get(input.project_id).await {
             let mut errors = FieldErrors::new();
             errors.add("project_id", "项目不存在");
             return Err(errors.into());
         }
-        let now = self.store.now();
-        let txn = self.store.write.begin().await?;
-        let gift = self.record_gift(&txn, input, now).await?;
-        if let Some((claim, render)) = idempotency {
-            self.idempotency_record(&txn, claim, render(&gift)).await?;
-        }
-        txn.commit().await?;
-        Ok(gift)
+        let queue = self
+            .store
+            .gift_queue
+            .get_or_init(|| async { group_commit::start() })
+            .await;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = group_commit::GiftJob {
+            scoped: self.clone(),
+            input,
+            idempotency,
+            reply,
+        };
+        let gone = || StoreError::Unavailable(sea_orm::DbErr::Custom("gift writer stopped".to_owned()));
+        queue.send(job).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 
     /// Writes one gift inside the caller's transaction, its entry dated `at`.

@@ -10,6 +10,7 @@ use axum::response::Response;
 use boai_domain::fundraising::{parse_fen, Channel, DonationForCreate, DonationInput};
 use boai_domain::ids::{DonorId, GiftId, ProjectId};
 use boai_domain::validation::FieldErrors;
+use boai_store::fundraising::group_commit::GiftRenderer;
 use boai_store::fundraising::{Donor, Gift, GiftFilter};
 use boai_store::idempotency::StoredResponse;
 use boai_store::Page;
@@ -207,18 +208,15 @@ pub async fn create(
         return Ok(replayed);
     }
     let input = donation_input(body.value)?;
-    let render = |g: &Gift| StoredResponse {
-        status: 201,
-        body: serde_json::to_string(&DonationDto::from(g)).unwrap_or_default(),
-    };
+    fn render(g: &Gift) -> StoredResponse {
+        StoredResponse {
+            status: 201,
+            body: serde_json::to_string(&DonationDto::from(g)).unwrap_or_default(),
+        }
+    }
     let gift = auth
         .store
-        .donation_create(
-            input,
-            claim
-                .as_ref()
-                .map(|c| (c, &render as &(dyn Fn(&Gift) -> StoredResponse + Sync))),
-        )
+        .donation_create(input, claim.map(|c| (c, render as GiftRenderer)))
         .await?;
     Ok(json_response(StatusCode::CREATED, &DonationDto::from(&gift)))
 }

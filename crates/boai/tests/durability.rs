@@ -1,0 +1,224 @@
+//! No acknowledged gift is lost when the server is killed (`kill -9`) under
+//! load: the real binary serves a demo database while concurrent clients
+//! record gifts; it is killed mid-load, restarted, and killed again. Then
+//! every gift that was answered `201` must be there with its amount and
+//! ledger index, the trial balance must balance, and `boai ledger check`
+//! (journal ↔ ledger ↔ stored tree ↔ the data folder's witness checkpoint)
+//! must pass. Runs on the backend `BOAI_TEST_DATABASE` names, bounded in time
+//! (three rounds of about two seconds of load each).
+
+use anyhow::Context;
+use boai_testkit::TestDb;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const ROUNDS: usize = 3;
+const CLIENTS: usize = 8;
+
+async fn boai(args: Vec<String>) -> anyhow::Result<Output> {
+    Ok(tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_boai"))
+            .args(&args)
+            .env("RUST_LOG", "warn")
+            .output()
+    })
+    .await??)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A running `boai serve`; killed with SIGKILL when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_server(url: &str, data: &str, client: &reqwest::Client) -> anyhow::Result<Server> {
+    let port = free_port()?;
+    let child = Command::new(env!("CARGO_BIN_EXE_boai"))
+        .args(["serve", "--database-url", url, "--data-dir", data])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start boai serve")?;
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = client.get(format!("{}/healthz", server.base)).send().await {
+            if r.status().is_success() {
+                return Ok(server);
+            }
+        }
+        anyhow::ensure!(Instant::now() < deadline, "server did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn token(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    let answer: serde_json::Value = client
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&serde_json::json!({"username": "caiwu", "password": boai_testkit::PASSWORD}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(answer["token"].as_str().context("no token")?.to_owned())
+}
+
+/// What the server acknowledged: gift id, amount, ledger index.
+type Acknowledged = Arc<Mutex<Vec<(String, i64, u64)>>>;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_under_load_loses_no_acknowledged_gift() -> anyhow::Result<()> {
+    let db = TestDb::fresh().await?;
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().to_string_lossy().into_owned();
+    let url = db.url.clone();
+    let out = boai(
+        ["demo", "--gifts", "20", "--database-url", &url, "--data-dir", &data]
+            .map(String::from)
+            .to_vec(),
+    )
+    .await?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+    let acknowledged: Acknowledged = Arc::default();
+    let mut failed_after_kill = 0usize;
+    for round in 0..ROUNDS {
+        let mut server = start_server(&url, &data, &client).await?;
+        let token = token(&client, &server.base).await?;
+        let projects: serde_json::Value = client
+            .get(format!("{}/api/v1/projects?per_page=100", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let project = projects["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|p| p["code"] == "CATARACT"))
+            .and_then(|p| p["id"].as_str())
+            .context("no CATARACT project")?
+            .to_owned();
+
+        let before = acknowledged.lock().map(|a| a.len()).unwrap_or_default();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut clients = Vec::new();
+        for c in 0..CLIENTS {
+            let (client, base, token, project) = (client.clone(), server.base.clone(), token.clone(), project.clone());
+            let (acknowledged, stop) = (acknowledged.clone(), stop.clone());
+            clients.push(tokio::spawn(async move {
+                let mut failures = 0usize;
+                let mut i = 0i64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    i += 1;
+                    let amount = 100 + (round as i64) * 100_000 + (c as i64) * 1_000 + i;
+                    let sent = client
+                        .post(format!("{base}/api/v1/donations"))
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({
+                            "project_id": project, "amount_fen": amount, "channel": "bank_transfer",
+                            "donor": {"kind": "person", "name": format!("压测{c}"), "phone": format!("139{:08}", c)}
+                        }))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(r) if r.status().as_u16() == 201 => {
+                            // Only a complete answer counts as acknowledged.
+                            if let Ok(gift) = r.json::<serde_json::Value>().await {
+                                let id = gift["id"].as_str().unwrap_or_default().to_owned();
+                                let index = gift["ledger_index"].as_u64().unwrap_or(u64::MAX);
+                                if let Ok(mut a) = acknowledged.lock() {
+                                    a.push((id, gift["amount_fen"].as_i64().unwrap_or_default(), index));
+                                }
+                            }
+                        }
+                        Ok(r) => panic!("a gift under load was answered {}", r.status()),
+                        Err(_) => {
+                            // The server is gone: wait for the round to end.
+                            failures += 1;
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                }
+                failures
+            }));
+        }
+        // Load for a while, then kill the server while requests are in flight.
+        tokio::time::sleep(Duration::from_millis(1500 + 250 * round as u64)).await;
+        server.child.kill()?;
+        server.child.wait()?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for c in clients {
+            failed_after_kill += c.await?;
+        }
+        let after = acknowledged.lock().map(|a| a.len()).unwrap_or_default();
+        assert!(
+            after > before,
+            "round {round}: no gift was acknowledged before the kill"
+        );
+    }
+    assert!(failed_after_kill > 0, "the kills never hit a request in flight");
+
+    // After the last kill: everything acknowledged is there, books and ledger agree.
+    let server = start_server(&url, &data, &client).await?;
+    let token = token(&client, &server.base).await?;
+    let acknowledged = acknowledged.lock().map(|a| a.clone()).unwrap_or_default();
+    let mut indices = std::collections::HashSet::new();
+    for (id, amount, index) in &acknowledged {
+        let gift: serde_json::Value = client
+            .get(format!("{}/api/v1/donations/{id}", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()
+            .with_context(|| format!("acknowledged gift {id} is missing"))?
+            .json()
+            .await?;
+        assert_eq!(gift["amount_fen"].as_i64(), Some(*amount), "gift {id}");
+        assert_eq!(gift["status"], "confirmed");
+        assert_eq!(gift["ledger_index"].as_u64(), Some(*index), "gift {id}");
+        assert!(indices.insert(*index), "ledger index {index} given twice");
+    }
+    let trial: serde_json::Value = client
+        .get(format!("{}/api/v1/funds/trial-balance", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(trial["balanced"], true, "{trial}");
+    drop(server);
+
+    let out = boai(
+        ["ledger", "check", "--database-url", &url, "--data-dir", &data]
+            .map(String::from)
+            .to_vec(),
+    )
+    .await?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
