@@ -64,22 +64,27 @@ pub fn totals_from_entries<'a>(
 ) -> Result<BTreeMap<String, ProjectTotals>, String> {
     let mut out: BTreeMap<String, ProjectTotals> = BTreeMap::new();
     for e in entries {
-        let kind = EntryKind::parse(&e.kind).ok_or_else(|| format!("unknown kind {}", e.kind))?;
-        let reverses = match &e.reverses_kind {
-            Some(k) => Some(EntryKind::parse(k).ok_or_else(|| format!("unknown kind {k}"))?),
-            None => None,
-        };
-        let deltas = net_deltas(e)?;
-        for (project, d) in deltas {
-            let (raised, allocated, spent, refunded) = totals_delta(kind, reverses, d);
-            let t = out.entry(project).or_default();
-            t.raised_fen += raised;
-            t.allocated_fen += allocated;
-            t.spent_fen += spent;
-            t.refunded_fen += refunded;
-        }
+        add_to_totals(&mut out, e)?;
     }
     Ok(out)
+}
+
+/// Adds one entry's effect to per-project totals (see [`totals_from_entries`]).
+pub fn add_to_totals(out: &mut BTreeMap<String, ProjectTotals>, e: &LedgerEntry) -> Result<(), String> {
+    let kind = EntryKind::parse(&e.kind).ok_or_else(|| format!("unknown kind {}", e.kind))?;
+    let reverses = match &e.reverses_kind {
+        Some(k) => Some(EntryKind::parse(k).ok_or_else(|| format!("unknown kind {k}"))?),
+        None => None,
+    };
+    for (project, d) in net_deltas(e)? {
+        let (raised, allocated, spent, refunded) = totals_delta(kind, reverses, d);
+        let t = out.entry(project).or_default();
+        t.raised_fen += raised;
+        t.allocated_fen += allocated;
+        t.spent_fen += spent;
+        t.refunded_fen += refunded;
+    }
+    Ok(())
 }
 
 /// The change an entry makes to each project's net assets: a move takes

@@ -12,12 +12,14 @@
 //!   may see: see [`entry::LedgerEntry`] and docs/ledger.md.
 
 pub mod audit;
+pub mod digest;
 pub mod entry;
 pub mod note;
 pub mod tiles;
 pub mod trace;
 pub mod tree;
 
+pub use digest::LedgerDigest;
 pub use entry::{commitment, LedgerEntry};
 pub use note::{Checkpoint, LedgerSigner, VerifierKey};
 pub use tiles::TilePath;

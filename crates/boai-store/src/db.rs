@@ -39,6 +39,8 @@ pub struct Store {
     pub(crate) city_code: Arc<tokio::sync::OnceCell<String>>,
     /// The gift writer's queue (group commit), started on first use.
     pub(crate) gift_queue: Arc<tokio::sync::OnceCell<crate::fundraising::group_commit::GiftQueue>>,
+    /// The public ledger's running digest, kept so readers add only new entries.
+    pub(crate) ledger_digest: Arc<tokio::sync::Mutex<boai_ledger::LedgerDigest>>,
 }
 
 impl Store {
@@ -82,6 +84,7 @@ impl Store {
                 secrets: Arc::new(crate::secrets::Secrets::generate()),
                 city_code: Arc::default(),
                 gift_queue: Arc::default(),
+                ledger_digest: Arc::default(),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut options = ConnectOptions::new(url.to_owned());
@@ -100,6 +103,7 @@ impl Store {
                 secrets: Arc::new(crate::secrets::Secrets::generate()),
                 city_code: Arc::default(),
                 gift_queue: Arc::default(),
+                ledger_digest: Arc::default(),
             })
         } else {
             Err(crate::StoreError::Unavailable(DbErr::Custom(
@@ -179,6 +183,28 @@ impl Store {
         }
         self.write.execute_unprepared("DROP TABLE bench_raw").await?;
         Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    /// How long a plain `GROUP BY` over every gift takes (the baseline the
+    /// running project totals are measured against).
+    pub async fn raw_group_by_gifts(&self) -> StoreResult<std::time::Duration> {
+        let start = std::time::Instant::now();
+        let rows = self
+            .read
+            .query_all(sea_orm::Statement::from_string(
+                self.read.get_database_backend(),
+                "SELECT project_id, SUM(amount_fen), COUNT(*) FROM gifts GROUP BY project_id",
+            ))
+            .await?;
+        let elapsed = start.elapsed();
+        std::hint::black_box(rows);
+        Ok(elapsed)
+    }
+
+    /// How many gifts there are.
+    pub async fn gift_count(&self) -> StoreResult<u64> {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        Ok(crate::entities::gifts::Entity::find().count(&self.read).await?)
     }
 
     /// Closes the pools.

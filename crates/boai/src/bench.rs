@@ -5,8 +5,20 @@
 //!   after another (same sync settings as the application);
 //! - baseline B: `GET /healthz` through the same server;
 //! - gifts: `POST /api/v1/donations` with `--clients` concurrent clients,
-//!   each gift confirmed, journalled and audited before it is acknowledged;
-//!   p50 and p99 latency.
+//!   each gift confirmed, journalled, in the public ledger and audited before
+//!   it is acknowledged (group commit); then an open-loop run at 80% of that
+//!   peak rate for p50 and p99 latency (measured from each request's due
+//!   time, so a slow server cannot hide its queue);
+//! - ledger: entries appended per second, proof and tile look-ups over HTTP;
+//! - reads at scale (`--gifts N` seeded first): the portal's totals, the
+//!   portal page and a project, against a plain GROUP BY over the gifts;
+//! - the process's peak RSS (server and load generator share the process).
+//!
+//! The load generator runs on a thread of its own (its own single-threaded
+//! runtime and HTTP client) and shares the machine's cores with the server;
+//! the table gives the generator's own CPU time per phase. Any failed request
+//! (socket error or non-2xx) makes the run invalid: the table is printed and
+//! the command fails.
 //!
 //! It runs against a fresh database it creates (SQLite in a temporary
 //! folder, or a new database on the PostgreSQL server `--database-url`
@@ -22,13 +34,18 @@ pub struct BenchOptions {
     pub database_url: Option<String>,
     pub seconds: u64,
     pub clients: usize,
+    /// Gifts seeded before the run (the reads-at-scale phase reads them).
+    pub gifts: u64,
 }
 
+#[derive(Default)]
 struct Load {
     ok: u64,
     failed: u64,
     elapsed: Duration,
     latencies: Vec<Duration>,
+    /// CPU time the load generator's thread used.
+    generator_cpu: Duration,
 }
 
 impl Load {
@@ -43,46 +60,169 @@ impl Load {
     }
 }
 
-async fn load<F, Fut>(clients: usize, duration: Duration, make: F) -> Load
-where
-    F: Fn(usize, u64) -> Fut + Send + Sync + Clone + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..clients {
-        let make = make.clone();
-        tasks.push(tokio::spawn(async move {
-            let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
-            let mut i = 0u64;
-            while start.elapsed() < duration {
-                let t = Instant::now();
-                if make(c, i).await {
-                    ok += 1;
-                    latencies.push(t.elapsed());
-                } else {
-                    failed += 1;
-                }
-                i += 1;
-            }
-            (ok, failed, latencies)
-        }));
-    }
-    let mut total = Load {
-        ok: 0,
-        failed: 0,
-        elapsed: Duration::ZERO,
-        latencies: Vec::new(),
+/// CPU time (user + system) the calling thread has used.
+fn thread_cpu() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/thread-self/stat") else {
+        return Duration::ZERO;
     };
-    for t in tasks {
-        if let Ok((ok, failed, lat)) = t.await {
-            total.ok += ok;
-            total.failed += failed;
-            total.latencies.extend(lat);
+    // Fields after the command name in parentheses: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// The process's peak resident memory (VmHWM), in MiB.
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Runs `work` on a load-generator thread of its own (a single-threaded
+/// runtime with its own HTTP client), and adds that thread's CPU time.
+async fn on_generator<W, Fut>(work: W) -> anyhow::Result<Load>
+where
+    W: FnOnce(reqwest::Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Load>,
+{
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("bench-load".to_owned())
+        .spawn(move || {
+            let load = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| {
+                    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+                    let before = thread_cpu();
+                    let mut load = rt.block_on(work(client));
+                    load.generator_cpu = thread_cpu().saturating_sub(before);
+                    Ok(load)
+                });
+            let _ = done.send(load);
+        })?;
+    result.await?
+}
+
+/// Closed loop: `clients` clients, each sending its next request when the last is answered.
+async fn load<F, Fut>(clients: usize, duration: Duration, make: F) -> anyhow::Result<Load>
+where
+    F: Fn(reqwest::Client, usize, u64) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    on_generator(move |client| async move {
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..clients {
+            let make = make.clone();
+            let client = client.clone();
+            tasks.push(tokio::spawn(async move {
+                let (mut ok, mut failed, mut latencies) = (0u64, 0u64, Vec::new());
+                let mut i = 0u64;
+                while start.elapsed() < duration {
+                    let t = Instant::now();
+                    if make(client.clone(), c, i).await {
+                        ok += 1;
+                        latencies.push(t.elapsed());
+                    } else {
+                        failed += 1;
+                    }
+                    i += 1;
+                }
+                (ok, failed, latencies)
+            }));
         }
-    }
-    total.elapsed = start.elapsed();
-    total
+        let mut total = Load::default();
+        for t in tasks {
+            if let Ok((ok, failed, lat)) = t.await {
+                total.ok += ok;
+                total.failed += failed;
+                total.latencies.extend(lat);
+            }
+        }
+        total.elapsed = start.elapsed();
+        total
+    })
+    .await
+}
+
+/// Open loop: one request every 1/`rate` seconds whatever the answers do;
+/// latency counts from when the request was due.
+async fn paced<F, Fut>(rate: f64, duration: Duration, make: F) -> anyhow::Result<Load>
+where
+    F: Fn(reqwest::Client, usize, u64) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    on_generator(move |client| async move {
+        let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
+        let start = tokio::time::Instant::now();
+        let mut tasks = Vec::new();
+        let mut i = 0u64;
+        loop {
+            let due = start + interval.mul_f64(i as f64);
+            if due - start >= duration {
+                break;
+            }
+            tokio::time::sleep_until(due).await;
+            let request = make(client.clone(), (i % 64) as usize, i);
+            tasks.push(tokio::spawn(async move {
+                let ok = request.await;
+                (ok, due.elapsed())
+            }));
+            i += 1;
+        }
+        let mut total = Load::default();
+        for t in tasks {
+            match t.await {
+                Ok((true, latency)) => {
+                    total.ok += 1;
+                    total.latencies.push(latency);
+                }
+                _ => total.failed += 1,
+            }
+        }
+        total.elapsed = start.elapsed();
+        total
+    })
+    .await
+}
+
+/// Sequential requests, one at a time: latency of a single reader.
+async fn sequential(url: String, token: Option<String>, count: u64) -> anyhow::Result<Load> {
+    on_generator(move |client| async move {
+        let start = Instant::now();
+        let mut total = Load::default();
+        for _ in 0..count {
+            let t = Instant::now();
+            let mut request = client.get(&url);
+            if let Some(token) = &token {
+                request = request.bearer_auth(token);
+            }
+            let ok = match request.send().await {
+                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                Err(_) => false,
+            };
+            if ok {
+                total.ok += 1;
+                total.latencies.push(t.elapsed());
+            } else {
+                total.failed += 1;
+            }
+        }
+        total.elapsed = start.elapsed();
+        total
+    })
+    .await
 }
 
 pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
@@ -104,6 +244,43 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     result
 }
 
+fn get_ok(client: reqwest::Client, url: String) -> impl std::future::Future<Output = bool> + Send {
+    async move {
+        match client.get(url).send().await {
+            Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+fn post_gift(
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    project: String,
+    client_no: usize,
+    i: u64,
+) -> impl std::future::Future<Output = bool> + Send {
+    let body = serde_json::json!({
+        "project_id": project, "amount_fen": 1000 + (i % 997) as i64, "channel": "bank_transfer",
+        "donor": {"kind": "person", "name": format!("压测{client_no}"), "phone": format!("139{:08}", client_no)}
+    });
+    async move {
+        client
+            .post(url)
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .map(|r| r.status().as_u16() == 201)
+            .unwrap_or(false)
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
 async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
     let duration = Duration::from_secs(options.seconds.max(1));
     let store = Store::connect(url, Arc::new(SystemClock))
@@ -111,12 +288,24 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
         .context("cannot open the bench database")?;
     store.migrate().await?;
     eprintln!(
-        "bench: {} · {} s per phase · {} clients",
+        "bench: {} · {} s per phase · {} clients · {} gifts seeded first",
         store.backend().as_str(),
         duration.as_secs(),
-        options.clients
+        options.clients,
+        options.gifts
     );
-    boai_store::demo::seed(&store, "bench-password-1", 200, |_, _| {}).await?;
+    let bar = indicatif::ProgressBar::new(options.gifts);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("seeding [{bar:40}] {pos}/{len} gifts ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let seeding = Instant::now();
+    boai_store::demo::seed(&store, "bench-password-1", options.gifts, |done, _| {
+        bar.set_position(done)
+    })
+    .await?;
+    bar.finish_and_clear();
+    let seeding = seeding.elapsed();
 
     eprintln!("bench: baseline A (single-row durable INSERTs)…");
     let raw = store.raw_insert_baseline(duration).await?;
@@ -133,25 +322,15 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(boai_web::serve(listener, state, std::future::pending()));
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(options.clients * 2)
-        .build()?;
+    let client = reqwest::Client::new();
 
     eprintln!("bench: baseline B (GET /healthz)…");
-    let c = client.clone();
     let b = base.clone();
-    let mut health = load(options.clients, duration, move |_, _| {
-        let c = c.clone();
-        let url = format!("{b}/healthz");
-        async move {
-            c.get(url)
-                .send()
-                .await
-                .map(|r| r.status().is_success())
-                .unwrap_or(false)
-        }
+    let mut health = load(options.clients, duration, move |c, _, _| {
+        get_ok(c, format!("{b}/healthz"))
     })
-    .await;
+    .await?;
+    let health_rate = health.rate();
 
     let token: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/token"))
@@ -176,121 +355,141 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
         .to_owned();
 
     let ledger_before = store.ledger_size().await?;
-    eprintln!("bench: gifts (POST /api/v1/donations)…");
-    let c = client.clone();
-    let b = base.clone();
-    let mut gifts = load(options.clients, duration, move |client_no, i| {
-        let c = c.clone();
-        let url = format!("{b}/api/v1/donations");
-        let body = serde_json::json!({
-            "project_id": project, "amount_fen": 1000 + (i % 997) as i64, "channel": "bank_transfer",
-            "donor": {"kind": "person", "name": format!("压测{client_no}"), "phone": format!("139{:08}", client_no)}
-        });
-        let token = token.clone();
-        async move {
-            c.post(url)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .map(|r| r.status().as_u16() == 201)
-                .unwrap_or(false)
-        }
+    eprintln!("bench: gifts at full load (POST /api/v1/donations)…");
+    let (b, t, p) = (base.clone(), token.clone(), project.clone());
+    let mut gifts = load(options.clients, duration, move |c, client_no, i| {
+        post_gift(c, format!("{b}/api/v1/donations"), t.clone(), p.clone(), client_no, i)
     })
-    .await;
+    .await?;
     let ledger_after = store.ledger_size().await?;
     let appended = ledger_after - ledger_before;
 
-    eprintln!("bench: inclusion proofs (GET /api/v1/ledger/proofs/{{i}})…");
-    let c = client.clone();
-    let b = base.clone();
-    let mut proofs = load(options.clients, duration, move |client_no, i| {
-        let c = c.clone();
-        let index = (i * 7919 + client_no as u64 * 104_729) % ledger_after.max(1);
-        let url = format!("{b}/api/v1/ledger/proofs/{index}");
-        async move {
-            c.get(url)
-                .send()
-                .await
-                .map(|r| r.status().is_success())
-                .unwrap_or(false)
-        }
+    let target = gifts.rate() * 0.8;
+    eprintln!("bench: gifts at 80% of the peak ({target:.0}/s, open loop)…");
+    let (b, t, p) = (base.clone(), token.clone(), project.clone());
+    let mut steady = paced(target, duration, move |c, client_no, i| {
+        post_gift(c, format!("{b}/api/v1/donations"), t.clone(), p.clone(), client_no, i)
     })
-    .await;
+    .await?;
+    let ledger_after = store.ledger_size().await?;
+
+    eprintln!("bench: inclusion proofs (GET /api/v1/ledger/proofs/{{i}})…");
+    let b = base.clone();
+    let mut proofs = load(options.clients, duration, move |c, client_no, i| {
+        let index = (i * 7919 + client_no as u64 * 104_729) % ledger_after.max(1);
+        get_ok(c, format!("{b}/api/v1/ledger/proofs/{index}"))
+    })
+    .await?;
 
     eprintln!("bench: full tiles (GET /ledger/tile/0/N)…");
-    let c = client.clone();
     let b = base.clone();
     let full_tiles = (ledger_after / 256).max(1);
-    let mut tiles = load(options.clients, duration, move |client_no, i| {
-        let c = c.clone();
+    let mut tiles = load(options.clients, duration, move |c, client_no, i| {
         let n = (i + client_no as u64) % full_tiles;
-        let url = format!(
-            "{b}/ledger/tile/0/{}",
-            boai_ledger::TilePath::Hashes {
-                level: 0,
-                index: n,
-                width: 256
-            }
-            .path()
-            .trim_start_matches("tile/0/")
-        );
-        async move {
-            c.get(url)
-                .send()
-                .await
-                .map(|r| r.status().is_success())
-                .unwrap_or(false)
+        let path = boai_ledger::TilePath::Hashes {
+            level: 0,
+            index: n,
+            width: 256,
         }
+        .path();
+        get_ok(c, format!("{b}/ledger/{path}"))
     })
-    .await;
+    .await?;
+
+    eprintln!("bench: reads at scale…");
+    let gift_rows = store.gift_count().await?;
+    let group_by = store.raw_group_by_gifts().await?;
+    // The portal's digest is warm after the first request; later ones add only new entries.
+    let mut totals = sequential(format!("{base}/transparency/totals.json"), None, 50).await?;
+    let mut portal = sequential(format!("{base}/transparency"), None, 20).await?;
+    let mut project_read = sequential(format!("{base}/api/v1/projects/{project}"), Some(token.clone()), 50).await?;
+    let rss = peak_rss_mib();
+
     let report = store.books_check().await?;
     let ledger = store.ledger_check(None, None, &|_, _| {}).await?;
 
     println!(
-        "Boai bench — {} — {} s per phase, {} concurrent clients",
+        "Boai bench — {} — {} s per phase, {} concurrent clients; load generator on its own thread in the same process, sharing the machine's cores",
         store.backend().as_str(),
         duration.as_secs(),
         options.clients
     );
+    println!(
+        "  seeding     demo city with {} gifts         {:>10.1} s",
+        options.gifts,
+        seeding.as_secs_f64()
+    );
     println!("  baseline A  raw single-row durable INSERT   {raw_rate:>10.1} rows/s   (1.00)");
     println!(
-        "  baseline B  GET /healthz                     {:>10.1} req/s    ({:.2} × A)  p50 {:?} p99 {:?}",
-        health.rate(),
-        health.rate() / raw_rate,
-        health.percentile(0.5),
-        health.percentile(0.99)
+        "  baseline B  GET /healthz                     {:>10.1} req/s    ({:.2} × A)  p50 {} p99 {}  generator CPU {:.1} s",
+        health_rate,
+        health_rate / raw_rate,
+        ms(health.percentile(0.5)),
+        ms(health.percentile(0.99)),
+        health.generator_cpu.as_secs_f64()
     );
     println!(
-        "  gifts       POST /api/v1/donations           {:>10.1} gifts/s  ({:.2} × A)  p50 {:?} p99 {:?}  ({} ok, {} failed)",
+        "  gifts       POST /api/v1/donations, peak     {:>10.1} gifts/s  ({:.2} × A)  p50 {} p99 {}  ({} ok, {} failed; generator CPU {:.1} s)",
         gifts.rate(),
         gifts.rate() / raw_rate,
-        gifts.percentile(0.5),
-        gifts.percentile(0.99),
+        ms(gifts.percentile(0.5)),
+        ms(gifts.percentile(0.99)),
         gifts.ok,
-        gifts.failed
+        gifts.failed,
+        gifts.generator_cpu.as_secs_f64()
+    );
+    println!(
+        "  gifts       at 80% of peak, open loop        {:>10.1} gifts/s  ({:.2} × A)  p50 {} p99 {}  ({} ok, {} failed)",
+        steady.rate(),
+        steady.rate() / raw_rate,
+        ms(steady.percentile(0.5)),
+        ms(steady.percentile(0.99)),
+        steady.ok,
+        steady.failed
     );
     println!(
         "  ledger      entries appended (one per gift)  {:>10.1} entries/s ({:.2} × A)  ({appended} entries, in the gifts' transactions)",
-        appended as f64 / duration.as_secs_f64(),
-        appended as f64 / duration.as_secs_f64() / raw_rate,
+        appended as f64 / gifts.elapsed.as_secs_f64(),
+        appended as f64 / gifts.elapsed.as_secs_f64() / raw_rate,
     );
     println!(
-        "  proofs      GET /api/v1/ledger/proofs/{{i}}  {:>10.1} proofs/s ({:.2} × A)  p50 {:?} p99 {:?}  ({} ok, {} failed; tree of {ledger_after})",
+        "  proofs      GET /api/v1/ledger/proofs/{{i}}  {:>10.1} proofs/s ({:.2} × B)  p50 {} p99 {}  ({} ok, {} failed; tree of {ledger_after})",
         proofs.rate(),
-        proofs.rate() / raw_rate,
-        proofs.percentile(0.5),
-        proofs.percentile(0.99),
+        proofs.rate() / health_rate,
+        ms(proofs.percentile(0.5)),
+        ms(proofs.percentile(0.99)),
         proofs.ok,
         proofs.failed
     );
     println!(
-        "  tiles       GET /ledger/tile/0/N (full)      {:>10.1} tiles/s  ({:.2} × A)  p50 {:?} p99 {:?}",
+        "  tiles       GET /ledger/tile/0/N (full)      {:>10.1} tiles/s  ({:.2} × B)  p50 {} p99 {}  ({} ok, {} failed)",
         tiles.rate(),
-        tiles.rate() / raw_rate,
-        tiles.percentile(0.5),
-        tiles.percentile(0.99)
+        tiles.rate() / health_rate,
+        ms(tiles.percentile(0.5)),
+        ms(tiles.percentile(0.99)),
+        tiles.ok,
+        tiles.failed
     );
+    println!(
+        "  at scale    plain GROUP BY over {gift_rows} gifts {:>10}",
+        ms(group_by)
+    );
+    for (name, load) in [
+        ("GET /transparency/totals.json ", &mut totals),
+        ("GET /transparency (portal)    ", &mut portal),
+        ("GET /api/v1/projects/{id}     ", &mut project_read),
+    ] {
+        let p50 = load.percentile(0.5);
+        println!(
+            "  at scale    {name}   p50 {:>10}  ({:.0} × faster than the GROUP BY)  p99 {}  ({} ok, {} failed)",
+            ms(p50),
+            group_by.as_secs_f64() / p50.as_secs_f64().max(1e-9),
+            ms(load.percentile(0.99)),
+            load.ok,
+            load.failed
+        );
+    }
+    println!("  memory      peak RSS of the process (server + generator) {rss:>8.1} MiB");
     println!(
         "  ledger check after the run: {} entries, {}",
         ledger.size,
@@ -313,6 +512,23 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
         } else {
             "DIFFER from the journal"
         }
+    );
+    let failed = [
+        &health,
+        &gifts,
+        &steady,
+        &proofs,
+        &tiles,
+        &totals,
+        &portal,
+        &project_read,
+    ]
+    .iter()
+    .map(|l| l.failed)
+    .sum::<u64>();
+    anyhow::ensure!(
+        failed == 0,
+        "INVALID run: {failed} requests failed (socket error or non-2xx)"
     );
     anyhow::ensure!(report.holds(), "the books do not hold after the run");
     anyhow::ensure!(

@@ -71,6 +71,9 @@ enum Command {
         /// Concurrent clients.
         #[arg(long, default_value_t = 16)]
         clients: usize,
+        /// Gifts in the demo city seeded before the run (reads at scale use them).
+        #[arg(long, default_value_t = 2_000)]
+        gifts: u64,
     },
     /// Make a ledger signing key (refuses to overwrite one).
     Keygen {
@@ -291,11 +294,13 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
             database_url,
             seconds,
             clients,
+            gifts,
         } => {
             bench::run(bench::BenchOptions {
                 database_url,
                 seconds,
                 clients,
+                gifts,
             })
             .await?;
             Ok(ExitCode::SUCCESS)

@@ -342,6 +342,34 @@ impl Store {
         Ok(out)
     }
 
+    /// The digest (totals, months, goods) of the first `size` ledger entries.
+    /// The store keeps the last digest it made and reads only the entries
+    /// appended since, so the cost follows the new entries, not the log's
+    /// length. Checks (`ledger_sums`, `boai ledger check`) never use it: they
+    /// read every entry.
+    pub async fn ledger_digest(&self, size: u64) -> StoreResult<boai_ledger::LedgerDigest> {
+        let mut kept = self.ledger_digest.lock().await;
+        let mut digest = if kept.size <= size {
+            std::mem::take(&mut *kept)
+        } else {
+            boai_ledger::LedgerDigest::default()
+        };
+        let end = to_i64(size)?;
+        let mut start = to_i64(digest.size)?;
+        while start < end {
+            let page_end = (start + 5_000).min(end);
+            for (_, body, _) in self.ledger_entries(start, page_end).await? {
+                let entry = boai_ledger::LedgerEntry::from_canonical(&body).map_err(corrupt)?;
+                digest.add(&entry).map_err(corrupt)?;
+            }
+            start = page_end;
+        }
+        if digest.size >= kept.size {
+            *kept = digest.clone();
+        }
+        Ok(digest)
+    }
+
     /// Per-project totals summed from the first `size` ledger entries.
     pub async fn ledger_sums(&self, size: u64) -> StoreResult<std::collections::BTreeMap<String, ProjectTotals>> {
         let entries = self.ledger_entries_parsed(size).await?;

@@ -26,13 +26,13 @@ use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use boai_domain::funds::EntryKind;
 use boai_domain::money::{parse_yuan, Fen};
-use boai_ledger::audit::{totals_from_entries, ProjectTotals};
+use boai_ledger::audit::ProjectTotals;
 use boai_ledger::trace::{trace_gift, Asset, End, GiftTrace, Step};
 use boai_ledger::LedgerEntry;
 use boai_store::fundraising::Gift;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// The script that checks a proof in the browser.
 const PROOF_JS: &str = include_str!("../../static/ledger-proof.js");
@@ -60,14 +60,6 @@ fn entry_time(at: &str) -> String {
 }
 
 /// An entry's month in China time, `YYYY-MM`.
-fn entry_month(at: &str) -> Option<String> {
-    DateTime::parse_from_rfc3339(at).ok().map(|d| {
-        (d.with_timezone(&Utc) + chrono::Duration::hours(8))
-            .format("%Y-%m")
-            .to_string()
-    })
-}
-
 fn kind_label(lang: Lang, kind: &str) -> String {
     let Some(k) = EntryKind::parse(kind) else {
         return kind.to_owned();
@@ -176,44 +168,6 @@ fn last_12_months(today: NaiveDate) -> Vec<String> {
     out
 }
 
-/// Money received (gifts less refunds) and spent (disbursements less their
-/// reversals) per month.
-fn monthly(entries: &[LedgerEntry], months: &[String]) -> Vec<(String, i64, i64)> {
-    let mut by_month: BTreeMap<&str, (i64, i64)> = months.iter().map(|m| (m.as_str(), (0, 0))).collect();
-    for e in entries.iter().filter(|e| e.from_project_id.is_none()) {
-        let Some(month) = entry_month(&e.at) else { continue };
-        let Some(slot) = by_month.get_mut(month.as_str()) else {
-            continue;
-        };
-        match (e.kind.as_str(), e.reverses_kind.as_deref()) {
-            ("gift", _) => slot.0 += e.amount_fen,
-            ("reversal", Some("gift")) => slot.0 -= e.amount_fen,
-            ("disbursement", _) => slot.1 += e.amount_fen,
-            ("reversal", Some("disbursement")) => slot.1 -= e.amount_fen,
-            _ => {}
-        }
-    }
-    by_month.into_iter().map(|(m, (r, s))| (m.to_owned(), r, s)).collect()
-}
-
-/// Goods received and dispatched per project (value in fen).
-fn goods(entries: &[LedgerEntry]) -> BTreeMap<String, (i64, i64)> {
-    let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for e in entries.iter().filter(|e| e.from_project_id.is_none()) {
-        let (d_in, d_out) = match (e.kind.as_str(), e.reverses_kind.as_deref()) {
-            ("goods_in", _) => (e.amount_fen, 0),
-            ("reversal", Some("goods_in")) => (-e.amount_fen, 0),
-            ("goods_out", _) => (0, e.amount_fen),
-            ("reversal", Some("goods_out")) => (0, -e.amount_fen),
-            _ => continue,
-        };
-        let slot = out.entry(e.project_id.clone()).or_default();
-        slot.0 += d_in;
-        slot.1 += d_out;
-    }
-    out
-}
-
 /// `/transparency`: the portal.
 pub async fn index(
     State(state): State<AppState>,
@@ -222,10 +176,11 @@ pub async fn index(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_parts(&parts);
     let published = state.store.ledger_published_totals().await?;
-    // The same snapshot size as the published figures; one read serves the
-    // sums (as `Store::ledger_sums` computes them), the chart and the goods.
-    let entries = state.store.ledger_entries_parsed(published.ledger_size).await?;
-    let sums = totals_from_entries(entries.iter()).map_err(ApiError::Internal)?;
+    // The same snapshot size as the published figures: the ledger's own sums
+    // (as `Store::ledger_sums` computes them), the chart and the goods, from
+    // the store's running digest of the public entries.
+    let digest = state.store.ledger_digest(published.ledger_size).await?;
+    let sums = &digest.totals;
     let names: HashMap<&str, &str> = published
         .projects
         .iter()
@@ -244,7 +199,7 @@ pub async fn index(
             }
         })
         .collect();
-    let months = monthly(&entries, &last_12_months(state.store.china_today()));
+    let months = digest.monthly(&last_12_months(state.store.china_today()));
     let chart = PairedColumnChart {
         title: t(lang, "portal.monthly").to_owned(),
         unit: t(lang, "portal.yuan").to_owned(),
@@ -257,13 +212,14 @@ pub async fn index(
             .map(|(m, r, s)| (m[2..].to_owned(), r / 100, s / 100))
             .collect(),
     };
-    let goods = goods(&entries)
-        .into_iter()
+    let goods = digest
+        .goods
+        .iter()
         .filter(|(_, (i, o))| *i != 0 || *o != 0)
         .map(|(project, (i, o))| GoodsRow {
             name: names.get(project.as_str()).map_or(project.clone(), |n| (*n).to_owned()),
-            received: yuan(i),
-            dispatched: yuan(o),
+            received: yuan(*i),
+            dispatched: yuan(*o),
             in_stock: yuan(i - o),
         })
         .collect();
@@ -628,11 +584,5 @@ mod tests {
         assert_eq!(months.len(), 12);
         assert_eq!(months.first().map(String::as_str), Some("2025-04"));
         assert_eq!(months.last().map(String::as_str), Some("2026-03"));
-    }
-
-    #[test]
-    fn months_are_china_time() {
-        assert_eq!(entry_month("2026-01-31T16:30:00Z").as_deref(), Some("2026-02"));
-        assert_eq!(entry_month("2026-01-31T15:59:59Z").as_deref(), Some("2026-01"));
     }
 }
