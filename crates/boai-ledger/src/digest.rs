@@ -114,7 +114,7 @@ mod tests {
     }
 
     #[test]
-    fn folding_in_two_parts_equals_folding_at_once() {
+    fn folding_in_two_parts_equals_folding_at_once() -> Result<(), String> {
         let entries = vec![
             entry("gift", 500, "a", "2026-01-02T00:00:00Z"),
             entry("goods_in", 300, "a", "2026-01-03T00:00:00Z"),
@@ -127,18 +127,18 @@ mod tests {
         ];
         let mut whole = LedgerDigest::default();
         for e in &entries {
-            whole.add(e).unwrap();
+            whole.add(e)?;
         }
         let mut first = LedgerDigest::default();
         for e in &entries[..2] {
-            first.add(e).unwrap();
+            first.add(e)?;
         }
         for e in &entries[2..] {
-            first.add(e).unwrap();
+            first.add(e)?;
         }
         assert_eq!(whole, first);
         assert_eq!(whole.size, 5);
-        assert_eq!(whole.totals, totals_from_entries(entries.iter()).unwrap());
+        assert_eq!(whole.totals, totals_from_entries(entries.iter())?);
         assert_eq!(whole.months["2026-01"], (500, 0));
         assert_eq!(whole.months["2026-02"], (-50, 200));
         assert_eq!(whole.goods["a"], (300, 100));
@@ -146,5 +146,6 @@ mod tests {
             whole.monthly(&["2025-12".to_owned(), "2026-01".to_owned()]),
             vec![("2025-12".to_owned(), 0, 0), ("2026-01".to_owned(), 500, 0)]
         );
+        Ok(())
     }
 }

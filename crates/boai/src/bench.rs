@@ -244,12 +244,10 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
     result
 }
 
-fn get_ok(client: reqwest::Client, url: String) -> impl std::future::Future<Output = bool> + Send {
-    async move {
-        match client.get(url).send().await {
-            Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-            Err(_) => false,
-        }
+async fn get_ok(client: reqwest::Client, url: String) -> bool {
+    match client.get(url).send().await {
+        Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+        Err(_) => false,
     }
 }
 
