@@ -8,3 +8,5 @@
 pub mod api;
 pub mod certificates;
 pub mod pages;
+pub mod payments;
+pub mod reconciliation;
