@@ -308,6 +308,8 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/v1/transparency/deadlines", get(transparency::api::deadlines))
         .merge(fundraising::payments::routes())
         .merge(fundraising::reconciliation::routes())
+        .merge(fundraising::major_donors::routes())
+        .merge(fundraising::dashboard::routes())
         .route("/network", get(network::pages::dashboard))
         .route("/network/units", get(network::pages::units))
         .route("/network/units/{id}", get(network::pages::unit))

@@ -69,6 +69,11 @@ pub struct DonorGiving {
 }
 
 impl ScopedStore {
+    /// Today in China (the store's clock).
+    pub fn today(&self) -> NaiveDate {
+        china_date(self.store.now())
+    }
+
     /// The recognition levels (the defaults until some are stored).
     pub async fn recognition_levels(&self) -> StoreResult<Vec<RecognitionLevel>> {
         let rows = recognition_levels::Entity::find()

@@ -14,6 +14,7 @@ use crate::{Page, ScopedStore, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
 use boai_domain::audit::AuditAction;
 pub mod payments;
+pub mod dashboard;
 pub mod major_donors;
 pub mod reconciliation;
 

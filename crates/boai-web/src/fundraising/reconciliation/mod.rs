@@ -57,7 +57,7 @@ pub fn routes() -> axum::Router<AppState> {
     use axum::routing::{get, post};
     let limit = DefaultBodyLimit::max(crate::network::IMPORT_BODY_LIMIT);
     axum::Router::new()
-        .route("/fundraising/bank", get(page).post(upload.layer(limit)))
+        .route("/fundraising/bank", post(upload).layer(limit).get(page))
         .route("/fundraising/bank/lines/{id}/accept", post(accept_form))
         .route(
             "/api/v1/giving/bank/statements",
