@@ -83,7 +83,11 @@ async fn rejection_reasons(app: &TestApp) -> anyhow::Result<Vec<String>> {
         .await?;
     Ok(list["items"]
         .as_array()
-        .map(|a| a.iter().filter_map(|r| r["reason"].as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["reason"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default())
 }
 
@@ -176,7 +180,10 @@ async fn online_gift_end_to_end_through_the_sandbox() -> anyhow::Result<()> {
         .await?
         .text()
         .await?;
-    assert!(pay_page.contains("确认支付") && pay_page.contains("¥88.50"), "{pay_page}");
+    assert!(
+        pay_page.contains("确认支付") && pay_page.contains("¥88.50"),
+        "{pay_page}"
+    );
     let res = pay(&app, &no).await?;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], format!("/give/orders/{no}"));
@@ -200,7 +207,10 @@ async fn online_gift_end_to_end_through_the_sandbox() -> anyhow::Result<()> {
     let token = app.token("caiwu").await?;
     let staff: Value = app
         .client()
-        .get(app.url(&format!("/api/v1/donations/{}", gift["id"].as_str().unwrap_or_default())))
+        .get(app.url(&format!(
+            "/api/v1/donations/{}",
+            gift["id"].as_str().unwrap_or_default()
+        )))
         .bearer_auth(&token)
         .send()
         .await?
@@ -234,7 +244,10 @@ async fn online_gift_end_to_end_through_the_sandbox() -> anyhow::Result<()> {
     std::fs::write(&path, res.bytes().await?)?;
     let out = std::process::Command::new("pdftotext").arg(&path).arg("-").output()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("王小明") && text.contains("88.50") && text.contains(&cert), "{text}");
+    assert!(
+        text.contains("王小明") && text.contains("88.50") && text.contains(&cert),
+        "{text}"
+    );
     let gift_record = app
         .store
         .certificate_lookup(&cert)
@@ -247,7 +260,12 @@ async fn online_gift_end_to_end_through_the_sandbox() -> anyhow::Result<()> {
     let found = app
         .client()
         .post(app.url("/transparency/find"))
-        .form(&[("cert", cert.as_str()), ("name", ""), ("phone4", "5678"), ("amount", "")])
+        .form(&[
+            ("cert", cert.as_str()),
+            ("name", ""),
+            ("phone4", "5678"),
+            ("amount", ""),
+        ])
         .send()
         .await?
         .text()
@@ -289,7 +307,10 @@ async fn bad_notifications_change_nothing_and_are_recorded() -> anyhow::Result<(
         &boai_domain::fundraising::payments::signing_message(&ts, &nonce, good.as_bytes()),
     );
     stolen[3].1 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sig.to_bytes());
-    assert_eq!(post_notification(&app, &stolen, &good).await?.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        post_notification(&app, &stolen, &good).await?.0,
+        StatusCode::UNAUTHORIZED
+    );
     // No signature headers at all.
     assert_eq!(post_notification(&app, &[], &good).await?.0, StatusCode::UNAUTHORIZED);
     // Stale: signed correctly ten minutes ago.
@@ -351,7 +372,10 @@ async fn bad_notifications_change_nothing_and_are_recorded() -> anyhow::Result<(
     );
     let (a, b) = (a?, b?);
     assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK));
-    assert_eq!((a.1["code"].clone(), b.1["code"].clone()), (json!("SUCCESS"), json!("SUCCESS")));
+    assert_eq!(
+        (a.1["code"].clone(), b.1["code"].clone()),
+        (json!("SUCCESS"), json!("SUCCESS"))
+    );
     let after = counts(&app).await?;
     assert_eq!(
         after,
@@ -380,6 +404,16 @@ async fn bad_notifications_change_nothing_and_are_recorded() -> anyhow::Result<(
 #[tokio::test]
 async fn unpaid_orders_expire() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
+    let token = app.token("caiwu").await?;
+    let expired_count = |token: String| {
+        let c = app.client();
+        let url = app.url("/api/v1/giving/orders?status=expired");
+        async move {
+            let list: Value = c.get(url).bearer_auth(token).send().await?.json().await?;
+            anyhow::Ok(list["total"].as_u64().unwrap_or_default())
+        }
+    };
+    let demo_expired = expired_count(token.clone()).await?;
     let first = order(&app, json!({"amount": "10", "donor_kind": "anonymous"})).await?;
     let second = order(&app, json!({"amount": "20", "donor_kind": "anonymous"})).await?;
     let (a, b) = (
@@ -408,16 +442,7 @@ async fn unpaid_orders_expire() -> anyhow::Result<()> {
         .await?;
     assert!(page.contains("订单已过期"));
     assert_eq!(counts(&app).await?, before);
-    let token = app.token("caiwu").await?;
-    let list: Value = app
-        .client()
-        .get(app.url("/api/v1/giving/orders?status=expired"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    assert_eq!(list["total"], 2);
+    assert_eq!(expired_count(token).await?, demo_expired + 2);
     Ok(())
 }
 
@@ -470,10 +495,7 @@ async fn refunds_go_through_the_provider_and_never_exceed_the_gift() -> anyhow::
     assert_eq!(status["refunded_fen"], 4_000);
     assert_eq!(status["gift"]["status"], "partially_refunded");
     // More than what remains: refused.
-    assert_eq!(
-        refund(json!(6_001)).await?.status(),
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+    assert_eq!(refund(json!(6_001)).await?.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // The refund notification replayed: a duplicate.
     let sent = app.state.payments.sandbox().sent();
     let last = sent.last().ok_or_else(|| anyhow::anyhow!("no refund notice"))?;
@@ -500,7 +522,10 @@ async fn public_giving_pages() -> anyhow::Result<()> {
     let page = app.client().get(app.url("/give")).send().await?;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await?;
-    assert!(html.contains("在线捐赠") && html.contains("白内障") && html.contains("¥100"), "{html}");
+    assert!(
+        html.contains("在线捐赠") && html.contains("白内障") && html.contains("¥100"),
+        "{html}"
+    );
     // Errors stay next to their fields; nothing is written.
     let before = count(&app, "payment_orders").await?;
     let res = app
@@ -543,6 +568,224 @@ async fn public_giving_pages() -> anyhow::Result<()> {
             .await?
             .status(),
         StatusCode::NOT_FOUND
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn major_donors_levels_visits_and_yearly_statement() -> anyhow::Result<()> {
+    let app = TestApp::demo().await?;
+    let token = app.token("caiwu").await?;
+    let project = project_id(&app, "CATARACT").await?;
+    let donor =
+        json!({"kind": "organisation", "name": "泉城大额捐赠测试有限公司", "credit_code": "91350100M000100Y43"});
+    let mut certs = Vec::new();
+    for fen in [600_000, 500_000] {
+        let res = app
+            .client()
+            .post(app.url("/api/v1/donations"))
+            .bearer_auth(&token)
+            .json(&json!({"project_id": project, "amount_fen": fen, "channel": "bank_transfer", "donor": donor}))
+            .send()
+            .await?;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let g: Value = res.json().await?;
+        certs.push(g["certificate_no"].as_str().unwrap_or_default().to_owned());
+    }
+    let list: Value = app
+        .client()
+        .get(app.url("/api/v1/giving/donors?per_page=100"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let entry = list["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["name"] == "泉城大额捐赠测试有限公司").cloned())
+        .ok_or_else(|| anyhow::anyhow!("not listed: {list}"))?;
+    assert_eq!(entry["total_fen"], 1_100_000);
+    assert_eq!(entry["gifts"], 2);
+    assert_eq!(entry["level"], "爱心捐赠人");
+    let id = entry["donor_id"].as_str().unwrap_or_default().to_owned();
+    let detail: Value = app
+        .client()
+        .get(app.url(&format!("/api/v1/giving/donors/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(detail["history"].as_array().map(Vec::len), Some(2));
+    assert_eq!(detail["next_level"]["title"], "博爱之星");
+    assert_eq!(detail["next_level"]["missing_fen"], 8_900_000);
+    // Visits: a bad one is refused next to its field, a good one becomes a reminder when due.
+    let today = (boai_domain::Clock::now(&app.clock) + chrono::Duration::hours(8)).date_naive();
+    let visit = |visited: chrono::NaiveDate, follow: chrono::NaiveDate| {
+        app.client()
+            .post(app.url(&format!("/api/v1/giving/donors/{id}/visits")))
+            .bearer_auth(&token)
+            .json(&json!({"visited_on": visited.to_string(), "visitor": "募捐部 王主任",
+                "notes": "致谢, 介绍项目进展", "follow_up_on": follow.to_string()}))
+            .send()
+    };
+    let res = visit(today, today - chrono::Duration::days(1)).await?;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = res.json().await?;
+    assert_eq!(problem["errors"][0]["field"], "follow_up_on");
+    let res = visit(today - chrono::Duration::days(3), today).await?;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let reminders: Value = app
+        .client()
+        .get(app.url("/api/v1/giving/reminders"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(
+        reminders["items"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|v| v["donor_name"] == "泉城大额捐赠测试有限公司")),
+        "{reminders}"
+    );
+    // The yearly statement lists both gifts and the total.
+    let year = today.format("%Y").to_string();
+    let res = app
+        .client()
+        .get(app.url(&format!("/api/v1/giving/donors/{id}/statement/{year}.pdf")))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    assert_eq!(res.status(), StatusCode::OK);
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("s.pdf");
+    std::fs::write(&path, res.bytes().await?)?;
+    let out = std::process::Command::new("pdftotext").arg(&path).arg("-").output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("泉城大额捐赠测试有限公司")
+            && text.contains("11,000.00")
+            && certs.iter().all(|c| text.contains(c.as_str())),
+        "{text}"
+    );
+    // Levels are configurable; a bad set is refused.
+    let put = |body: Value| {
+        app.client()
+            .put(app.url("/api/v1/giving/recognition-levels"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        put(json!([{"threshold_fen": 0, "title": ""}])).await?.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        put(json!([{"threshold_fen": 2_000_000, "title": "金牌捐赠人"}, {"threshold_fen": 500_000, "title": "银牌捐赠人"}]))
+            .await?
+            .status(),
+        StatusCode::OK
+    );
+    let detail: Value = app
+        .client()
+        .get(app.url(&format!("/api/v1/giving/donors/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(detail["totals"]["level"], "银牌捐赠人");
+    assert_eq!(detail["next_level"]["missing_fen"], 900_000);
+    // The pages render.
+    let (c, _) = app.sign_in("caiwu").await?;
+    let page = c.get(app.url("/fundraising/major-donors")).send().await?.text().await?;
+    assert!(
+        page.contains("泉城大额捐赠测试有限公司") && page.contains("待跟进"),
+        "{page}"
+    );
+    let page = c
+        .get(app.url(&format!("/fundraising/major-donors/{id}")))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(page.contains("年度捐赠明细") && page.contains("拜访记录"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn fundraising_dashboard_adds_up() -> anyhow::Result<()> {
+    let app = TestApp::demo().await?;
+    let token = app.token("caiwu").await?;
+    let d: Value = app
+        .client()
+        .get(app.url("/api/v1/giving/dashboard"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let sum = |key: &str| -> i64 {
+        d[key]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x["amount_fen"].as_i64()).sum())
+            .unwrap_or(-1)
+    };
+    let total = d["total_fen"].as_i64().unwrap_or(-1);
+    assert!(total > 0, "{d}");
+    assert_eq!(sum("by_channel"), total);
+    assert_eq!(sum("by_district"), total);
+    let online: i64 = d["by_channel"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|c| ["online", "wechat", "alipay"].contains(&c["channel"].as_str().unwrap_or_default()))
+                .filter_map(|c| c["amount_fen"].as_i64())
+                .sum()
+        })
+        .unwrap_or(-1);
+    assert_eq!(d["online_fen"].as_i64(), Some(online));
+    assert_eq!(d["online_share_permille"].as_i64(), Some(online * 1000 / total));
+    assert_eq!(d["by_month"].as_array().map(Vec::len), Some(12));
+    // The demo's statement leaves two credits unreconciled (¥200.00 + ¥33.33).
+    assert_eq!(d["unreconciled_fen"], 23_333);
+    assert_eq!(d["unreconciled_lines"], 2);
+    let (c, _) = app.sign_in("caiwu").await?;
+    let page = c.get(app.url("/fundraising/dashboard")).send().await?.text().await?;
+    assert!(
+        page.contains("<svg") && page.contains("网络捐赠占比") && page.contains("¥233.33"),
+        "{page}"
+    );
+    // The demo's online orders: three paid, two expired.
+    let paid: Value = app
+        .client()
+        .get(app.url("/api/v1/giving/orders?status=paid"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let expired: Value = app
+        .client()
+        .get(app.url("/api/v1/giving/orders?status=expired"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let online: Value = app
+        .client()
+        .get(app.url("/api/v1/donations?channel=online&per_page=1"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let demo_online = online["total"].as_u64().unwrap_or_default().min(3);
+    assert_eq!(
+        (paid["total"].as_u64(), expired["total"].as_u64()),
+        (Some(demo_online), Some(2))
     );
     Ok(())
 }

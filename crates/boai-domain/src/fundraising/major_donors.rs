@@ -56,7 +56,10 @@ pub fn check_levels(mut levels: Vec<RecognitionLevel>) -> Result<Vec<Recognition
         }
     }
     levels.sort_by_key(|l| l.threshold_fen);
-    if levels.windows(2).any(|w| w[0].threshold_fen == w[1].threshold_fen || w[0].title == w[1].title) {
+    if levels
+        .windows(2)
+        .any(|w| w[0].threshold_fen == w[1].threshold_fen || w[0].title == w[1].title)
+    {
         errors.add("levels", "各等级的门槛与称号不能重复");
     }
     errors.into_result(levels)
@@ -133,12 +136,24 @@ mod tests {
     fn levels_by_cumulative_giving() {
         let levels = default_levels();
         assert_eq!(level_for(Fen(999_999), &levels), None);
-        assert_eq!(level_for(Fen(1_000_000), &levels).map(|l| l.title.as_str()), Some("爱心捐赠人"));
-        assert_eq!(level_for(Fen(50_000_000), &levels).map(|l| l.title.as_str()), Some("博爱之星"));
+        assert_eq!(
+            level_for(Fen(1_000_000), &levels).map(|l| l.title.as_str()),
+            Some("爱心捐赠人")
+        );
+        assert_eq!(
+            level_for(Fen(50_000_000), &levels).map(|l| l.title.as_str()),
+            Some("博爱之星")
+        );
         assert!(check_levels(vec![]).is_err());
         let dup = vec![
-            RecognitionLevel { threshold_fen: 5, title: "a".into() },
-            RecognitionLevel { threshold_fen: 5, title: "b".into() },
+            RecognitionLevel {
+                threshold_fen: 5,
+                title: "a".into(),
+            },
+            RecognitionLevel {
+                threshold_fen: 5,
+                title: "b".into(),
+            },
         ];
         assert!(check_levels(dup).is_err());
     }
@@ -165,7 +180,10 @@ mod tests {
             },
             today,
         );
-        let fields: Vec<String> = bad.err().map(|e| e.0.into_iter().map(|f| f.field).collect()).unwrap_or_default();
+        let fields: Vec<String> = bad
+            .err()
+            .map(|e| e.0.into_iter().map(|f| f.field).collect())
+            .unwrap_or_default();
         assert_eq!(fields, vec!["follow_up_on".to_owned(), "visitor".to_owned()]);
     }
 }

@@ -5,8 +5,8 @@
 //! is a person, an organisation, or nobody (anonymous). ID numbers are
 //! validated here and never leave this layer unmasked except to be encrypted.
 
-pub mod payments;
 pub mod major_donors;
+pub mod payments;
 pub mod reconciliation;
 
 use crate::funds::{check_amount, MAX_AMOUNT};

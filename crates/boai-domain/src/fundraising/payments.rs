@@ -286,7 +286,11 @@ impl GiftOrderForCreate {
                     kind: Some(kind.to_owned()),
                     name: input.name.clone(),
                     phone: if kind == "person" { input.phone.clone() } else { None },
-                    id_card_no: if kind == "person" { input.id_card_no.clone() } else { None },
+                    id_card_no: if kind == "person" {
+                        input.id_card_no.clone()
+                    } else {
+                        None
+                    },
                     credit_code: if kind == "organisation" {
                         input.credit_code.clone()
                     } else {
@@ -393,8 +397,14 @@ mod tests {
             phone: Some("123".into()),
             ..GiveInput::default()
         });
-        let fields: Vec<String> = bad.err().map(|e| e.0.iter().map(|f| f.field.clone()).collect()).unwrap_or_default();
-        assert!(fields.contains(&"amount".to_owned()) && fields.contains(&"phone".to_owned()), "{fields:?}");
+        let fields: Vec<String> = bad
+            .err()
+            .map(|e| e.0.iter().map(|f| f.field.clone()).collect())
+            .unwrap_or_default();
+        assert!(
+            fields.contains(&"amount".to_owned()) && fields.contains(&"phone".to_owned()),
+            "{fields:?}"
+        );
         let org = GiftOrderForCreate::parse(&GiveInput {
             amount: Some("1000".into()),
             donor_kind: Some("organisation".into()),

@@ -45,7 +45,12 @@ pub struct BankLayout {
 
 impl BankLayout {
     fn required(&self) -> Vec<&str> {
-        let mut cols = vec![self.date.as_str(), self.counterparty.as_str(), self.memo.as_str(), self.reference.as_str()];
+        let mut cols = vec![
+            self.date.as_str(),
+            self.counterparty.as_str(),
+            self.memo.as_str(),
+            self.reference.as_str(),
+        ];
         match &self.amount {
             AmountColumns::DebitCredit { debit, credit } => {
                 cols.push(debit);
@@ -216,7 +221,9 @@ pub fn parse_statement(table: &[Vec<String>], layouts: &[BankLayout]) -> Result<
                 date,
                 amount,
                 counterparty: cell(party_i).chars().take(100).collect(),
-                counterparty_account: account_i.map(|j| cell(j).chars().take(40).collect()).filter(|s: &String| !s.is_empty()),
+                counterparty_account: account_i
+                    .map(|j| cell(j).chars().take(40).collect())
+                    .filter(|s: &String| !s.is_empty()),
                 memo: cell(memo_i).chars().take(200).collect(),
                 reference,
             }),
@@ -270,7 +277,10 @@ pub fn propose_matches<L: Clone, K: Clone + PartialEq>(credits: &[Credit<L>], gi
             if g.amount != c.amount || days > MATCH_WINDOW_DAYS {
                 continue;
             }
-            let referenced = g.references.iter().any(|r| !r.is_empty() && c.text.contains(r.as_str()));
+            let referenced = g
+                .references
+                .iter()
+                .any(|r| !r.is_empty() && c.text.contains(r.as_str()));
             scored.push((!referenced, days, ci, gi));
         }
     }
@@ -300,7 +310,16 @@ mod tests {
     #[test]
     fn both_layouts_read_exactly() {
         let a = vec![
-            row(&["交易日期", "摘要", "借方发生额", "贷方发生额", "余额", "对方户名", "对方账号", "交易流水号"]),
+            row(&[
+                "交易日期",
+                "摘要",
+                "借方发生额",
+                "贷方发生额",
+                "余额",
+                "对方户名",
+                "对方账号",
+                "交易流水号",
+            ]),
             row(&["2026-03-01", "捐款", "", "1,234.56", "9", "张三", "6222", "A1"]),
             row(&["2026/03/02", "手续费", "2.00", "", "9", "银行", "", "A2"]),
         ];
@@ -334,14 +353,44 @@ mod tests {
     fn matching_prefers_references_then_dates_and_uses_each_once() {
         let d = |day| NaiveDate::from_ymd_opt(2026, 3, day).unwrap_or_default();
         let credits = vec![
-            Credit { key: 1, amount: Fen(100), date: d(10), text: "张三".into() },
-            Credit { key: 2, amount: Fen(100), date: d(10), text: "JN-9".into() },
-            Credit { key: 3, amount: Fen(999), date: d(10), text: String::new() },
+            Credit {
+                key: 1,
+                amount: Fen(100),
+                date: d(10),
+                text: "张三".into(),
+            },
+            Credit {
+                key: 2,
+                amount: Fen(100),
+                date: d(10),
+                text: "JN-9".into(),
+            },
+            Credit {
+                key: 3,
+                amount: Fen(999),
+                date: d(10),
+                text: String::new(),
+            },
         ];
         let gifts = vec![
-            Candidate { key: "a", amount: Fen(100), date: d(9), references: vec!["JN-9".into()] },
-            Candidate { key: "b", amount: Fen(100), date: d(5), references: vec!["张三".into()] },
-            Candidate { key: "c", amount: Fen(999), date: d(30), references: vec![] },
+            Candidate {
+                key: "a",
+                amount: Fen(100),
+                date: d(9),
+                references: vec!["JN-9".into()],
+            },
+            Candidate {
+                key: "b",
+                amount: Fen(100),
+                date: d(5),
+                references: vec!["张三".into()],
+            },
+            Candidate {
+                key: "c",
+                amount: Fen(999),
+                date: d(30),
+                references: vec![],
+            },
         ];
         assert_eq!(propose_matches(&credits, &gifts), vec![(2, "a"), (1, "b")]);
     }

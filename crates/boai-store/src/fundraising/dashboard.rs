@@ -98,12 +98,18 @@ impl ScopedStore {
             d.by_channel.push((channel, Fen(sum), n));
         }
         d.by_channel.sort_by(|a, b| b.1.cmp(&a.1));
-        d.online_share_permille = if d.total.0 > 0 { d.online.0 * 1000 / d.total.0 } else { 0 };
+        d.online_share_permille = if d.total.0 > 0 {
+            d.online.0 * 1000 / d.total.0
+        } else {
+            0
+        };
         let mut months: BTreeMap<String, i64> = BTreeMap::new();
         let mut m = start;
         while m <= today {
             months.insert(m.format("%Y-%m").to_string(), 0);
-            m = m.checked_add_months(chrono::Months::new(1)).unwrap_or(today + chrono::Days::new(1));
+            m = m
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(today + chrono::Days::new(1));
         }
         for (day, sum) in by_day {
             *months.entry(day.format("%Y-%m").to_string()).or_default() += sum;

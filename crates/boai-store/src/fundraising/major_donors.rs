@@ -17,9 +17,7 @@ use boai_domain::ids::DonorId;
 use boai_domain::money::Fen;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use serde::Serialize;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -92,9 +90,9 @@ impl ScopedStore {
             .collect())
     }
 
-    /// Replaces the recognition levels (city fundraising staff).
+    /// Replaces the recognition levels (city staff and finance).
     pub async fn recognition_levels_set(&self, levels: Vec<RecognitionLevel>) -> StoreResult<Vec<RecognitionLevel>> {
-        self.actor.require(Permission::ManageProjects)?;
+        self.actor.require(Permission::RecordGifts)?;
         let levels = check_levels(levels)?;
         let before = self.recognition_levels().await?;
         let now = self.store.now();
@@ -330,8 +328,10 @@ impl ScopedStore {
     /// A donor's gifts received in a calendar year, oldest first.
     pub async fn donor_year_gifts(&self, id: DonorId, year: i32) -> StoreResult<(Donor, Vec<Gift>)> {
         let donor = self.donor_get(id).await?;
-        let (Some(from), Some(until)) = (NaiveDate::from_ymd_opt(year, 1, 1), NaiveDate::from_ymd_opt(year, 12, 31))
-        else {
+        let (Some(from), Some(until)) = (
+            NaiveDate::from_ymd_opt(year, 1, 1),
+            NaiveDate::from_ymd_opt(year, 12, 31),
+        ) else {
             return Err(StoreError::NotFound);
         };
         let rows = self

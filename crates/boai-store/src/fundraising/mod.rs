@@ -13,9 +13,9 @@ use crate::scoped::OrgOwned;
 use crate::{Page, ScopedStore, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
 use boai_domain::audit::AuditAction;
-pub mod payments;
 pub mod dashboard;
 pub mod major_donors;
+pub mod payments;
 pub mod reconciliation;
 
 use boai_domain::fundraising::{public_name, Channel, DonationForCreate, DonorForCreate, DonorKind, Goods};
@@ -594,10 +594,7 @@ impl ScopedStore {
             .one(txn)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let after = gifts_to_view(txn, vec![row])
-            .await?
-            .pop()
-            .ok_or(StoreError::NotFound)?;
+        let after = gifts_to_view(txn, vec![row]).await?.pop().ok_or(StoreError::NotFound)?;
         append(
             txn,
             &self.actor,

@@ -19,7 +19,9 @@
 
 use super::{gifts_to_view, Gift};
 use crate::audit::{append, append_many, AuditChange};
-use crate::entities::{gifts, orgs, payment_notifications, payment_orders, payment_refunds, payment_rejections, projects};
+use crate::entities::{
+    gifts, orgs, payment_notifications, payment_orders, payment_refunds, payment_rejections, projects,
+};
 use crate::funds::ProjectStatus;
 use crate::{Actor, Page, ScopedStore, Store, StoreError, StoreResult};
 use boai_domain::accounts::{Permission, Role};
@@ -198,10 +200,12 @@ impl Store {
     pub async fn payment_order_create(&self, provider: &str, input: GiftOrderForCreate) -> StoreResult<PaymentOrder> {
         let project = match input.project_id {
             Some(id) => projects::Entity::find_by_id(id.0).one(&self.read).await?,
-            None => projects::Entity::find()
-                .filter(projects::Column::Kind.eq("general"))
-                .one(&self.read)
-                .await?,
+            None => {
+                projects::Entity::find()
+                    .filter(projects::Column::Kind.eq("general"))
+                    .one(&self.read)
+                    .await?
+            }
         };
         let project = match project {
             Some(p) if p.status == ProjectStatus::Open.as_str() && p.kind != "management" => p,
@@ -368,7 +372,10 @@ impl Store {
         // The claim: only one transaction moves the order to paid.
         let claimed = payment_orders::Entity::update_many()
             .col_expr(payment_orders::Column::Status, Expr::value(OrderStatus::Paid.as_str()))
-            .col_expr(payment_orders::Column::TransactionId, Expr::value(notice.transaction_id.clone()))
+            .col_expr(
+                payment_orders::Column::TransactionId,
+                Expr::value(notice.transaction_id.clone()),
+            )
             .col_expr(payment_orders::Column::PaidAt, Expr::value(now))
             .col_expr(payment_orders::Column::UpdatedAt, Expr::value(now))
             .filter(payment_orders::Column::Id.eq(row.id))
@@ -398,7 +405,10 @@ impl Store {
             donor,
             goods: None,
             received_on: None,
-            note: Some(format!("网络捐赠 订单 {} 交易 {}", row.out_trade_no, notice.transaction_id)),
+            note: Some(format!(
+                "网络捐赠 订单 {} 交易 {}",
+                row.out_trade_no, notice.transaction_id
+            )),
         };
         let gift = match scoped.record_gift(&txn, input, now).await {
             Ok(g) => g,
@@ -602,7 +612,10 @@ impl Store {
         let txn = self.write.begin().await?;
         let ids: Vec<Uuid> = due.iter().map(|o| o.id).collect();
         let done = payment_orders::Entity::update_many()
-            .col_expr(payment_orders::Column::Status, Expr::value(OrderStatus::Expired.as_str()))
+            .col_expr(
+                payment_orders::Column::Status,
+                Expr::value(OrderStatus::Expired.as_str()),
+            )
             .col_expr(payment_orders::Column::UpdatedAt, Expr::value(now))
             .filter(payment_orders::Column::Id.is_in(ids.clone()))
             .filter(payment_orders::Column::Status.eq(OrderStatus::Pending.as_str()))

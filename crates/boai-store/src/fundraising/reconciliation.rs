@@ -422,7 +422,10 @@ impl ScopedStore {
         let done = bank_statement_lines::Entity::update_many()
             .col_expr(bank_statement_lines::Column::Status, Expr::value(MATCHED))
             .col_expr(bank_statement_lines::Column::GiftId, Expr::value(gift))
-            .col_expr(bank_statement_lines::Column::ReconciledBy, Expr::value(self.actor.username.clone()))
+            .col_expr(
+                bank_statement_lines::Column::ReconciledBy,
+                Expr::value(self.actor.username.clone()),
+            )
             .col_expr(bank_statement_lines::Column::ReconciledAt, Expr::value(now))
             .filter(bank_statement_lines::Column::Id.eq(id))
             .filter(bank_statement_lines::Column::Status.eq(PROPOSED))
@@ -481,7 +484,10 @@ impl ScopedStore {
         let txn = self.store.write.begin().await?;
         let claimed = bank_statement_lines::Entity::update_many()
             .col_expr(bank_statement_lines::Column::Status, Expr::value(CREATED))
-            .col_expr(bank_statement_lines::Column::ReconciledBy, Expr::value(self.actor.username.clone()))
+            .col_expr(
+                bank_statement_lines::Column::ReconciledBy,
+                Expr::value(self.actor.username.clone()),
+            )
             .col_expr(bank_statement_lines::Column::ReconciledAt, Expr::value(now))
             .col_expr(
                 bank_statement_lines::Column::ProposedGiftId,

@@ -176,7 +176,12 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(PaymentOrders::Table)
                     .col(ColumnDef::new(PaymentOrders::Id).uuid().not_null().primary_key())
-                    .col(ColumnDef::new(PaymentOrders::OutTradeNo).string_len(64).not_null().unique_key())
+                    .col(
+                        ColumnDef::new(PaymentOrders::OutTradeNo)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(PaymentOrders::Provider).string_len(32).not_null())
                     .col(ColumnDef::new(PaymentOrders::ProjectId).uuid().not_null())
                     .col(ColumnDef::new(PaymentOrders::OrgId).uuid().not_null())
@@ -192,11 +197,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(PaymentOrders::Status).string_len(16).not_null())
                     .col(ts(PaymentOrders::ExpiresAt))
                     .col(ColumnDef::new(PaymentOrders::TransactionId).string_len(64).null())
-                    .col(
-                        ColumnDef::new(PaymentOrders::PaidAt)
-                            .timestamp_with_time_zone()
-                            .null(),
-                    )
+                    .col(ColumnDef::new(PaymentOrders::PaidAt).timestamp_with_time_zone().null())
                     .col(ColumnDef::new(PaymentOrders::GiftId).uuid().null())
                     .col(ColumnDef::new(PaymentOrders::RefundedFen).big_integer().not_null())
                     .col(ts(PaymentOrders::CreatedAt))
@@ -246,10 +247,22 @@ impl MigrationTrait for Migration {
                     .table(PaymentNotifications::Table)
                     .col(ColumnDef::new(PaymentNotifications::Id).uuid().not_null().primary_key())
                     .col(ColumnDef::new(PaymentNotifications::Provider).string_len(32).not_null())
-                    .col(ColumnDef::new(PaymentNotifications::NotificationId).string_len(64).not_null())
+                    .col(
+                        ColumnDef::new(PaymentNotifications::NotificationId)
+                            .string_len(64)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(PaymentNotifications::Kind).string_len(16).not_null())
-                    .col(ColumnDef::new(PaymentNotifications::OutTradeNo).string_len(64).not_null())
-                    .col(ColumnDef::new(PaymentNotifications::TransactionId).string_len(64).null())
+                    .col(
+                        ColumnDef::new(PaymentNotifications::OutTradeNo)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(PaymentNotifications::TransactionId)
+                            .string_len(64)
+                            .null(),
+                    )
                     .col(ColumnDef::new(PaymentNotifications::OutRefundNo).string_len(64).null())
                     .col(ColumnDef::new(PaymentNotifications::AmountFen).big_integer().not_null())
                     .col(ts(PaymentNotifications::ReceivedAt))
@@ -295,7 +308,12 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(PaymentRefunds::Table)
                     .col(ColumnDef::new(PaymentRefunds::Id).uuid().not_null().primary_key())
-                    .col(ColumnDef::new(PaymentRefunds::OutRefundNo).string_len(64).not_null().unique_key())
+                    .col(
+                        ColumnDef::new(PaymentRefunds::OutRefundNo)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(PaymentRefunds::OrderId).uuid().not_null())
                     .col(ColumnDef::new(PaymentRefunds::GiftId).uuid().not_null())
                     .col(ColumnDef::new(PaymentRefunds::OrgId).uuid().not_null())
@@ -319,18 +337,35 @@ impl MigrationTrait for Migration {
                     .table(BankStatementLines::Table)
                     .col(ColumnDef::new(BankStatementLines::Id).uuid().not_null().primary_key())
                     .col(ColumnDef::new(BankStatementLines::OrgId).uuid().not_null())
-                    .col(ColumnDef::new(BankStatementLines::Reference).string_len(64).not_null().unique_key())
+                    .col(
+                        ColumnDef::new(BankStatementLines::Reference)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(BankStatementLines::TxnDate).date().not_null())
                     .col(ColumnDef::new(BankStatementLines::AmountFen).big_integer().not_null())
-                    .col(ColumnDef::new(BankStatementLines::Counterparty).string_len(100).not_null())
-                    .col(ColumnDef::new(BankStatementLines::CounterpartyAccount).string_len(40).null())
+                    .col(
+                        ColumnDef::new(BankStatementLines::Counterparty)
+                            .string_len(100)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BankStatementLines::CounterpartyAccount)
+                            .string_len(40)
+                            .null(),
+                    )
                     .col(ColumnDef::new(BankStatementLines::Memo).string_len(200).not_null())
                     .col(ColumnDef::new(BankStatementLines::Layout).string_len(100).not_null())
                     .col(ColumnDef::new(BankStatementLines::BatchId).uuid().not_null())
                     .col(ColumnDef::new(BankStatementLines::Status).string_len(16).not_null())
                     .col(ColumnDef::new(BankStatementLines::GiftId).uuid().null())
                     .col(ColumnDef::new(BankStatementLines::ProposedGiftId).uuid().null())
-                    .col(ColumnDef::new(BankStatementLines::ImportedBy).string_len(100).not_null())
+                    .col(
+                        ColumnDef::new(BankStatementLines::ImportedBy)
+                            .string_len(100)
+                            .not_null(),
+                    )
                     .col(ts(BankStatementLines::ImportedAt))
                     .col(ColumnDef::new(BankStatementLines::ReconciledBy).string_len(100).null())
                     .col(

@@ -104,7 +104,14 @@ pub fn render_statement(data: &StatementData, font: &CertificateFont) -> Result<
         data.society_name, data.donor_name, data.total, data.total_refunded, data.net, data.issued_on
     );
     for r in &data.rows {
-        for s in [&r.date, &r.certificate_no, &r.project, &r.channel, &r.amount, &r.refunded] {
+        for s in [
+            &r.date,
+            &r.certificate_no,
+            &r.project,
+            &r.channel,
+            &r.amount,
+            &r.refunded,
+        ] {
             all.push_str(s);
         }
     }
@@ -166,9 +173,21 @@ pub fn render_statement(data: &StatementData, font: &CertificateFont) -> Result<
             y += 20.0;
             pen.right(RIGHT, y, &format!("净额 {}", data.net), 12.0, RED);
             y += 30.0;
-            pen.text(LEFT, y, "本明细由系统生成, 可凭证书编号在公开账本查询每一笔捐赠。", 9.0, MUTED);
+            pen.text(
+                LEFT,
+                y,
+                "本明细由系统生成, 可凭证书编号在公开账本查询每一笔捐赠。",
+                9.0,
+                MUTED,
+            );
         }
-        pen.right(RIGHT, PAGE_H - 40.0, &format!("第 {} 页 共 {} 页", p + 1, pages), 9.0, MUTED);
+        pen.right(
+            RIGHT,
+            PAGE_H - 40.0,
+            &format!("第 {} 页 共 {} 页", p + 1, pages),
+            9.0,
+            MUTED,
+        );
         surface.finish();
         page.finish();
     }

@@ -58,11 +58,21 @@ struct DashboardPage {
 
 pub async fn page(headers: HeaderMap, user: PageUser<ViewGifts>) -> Result<Response, PageError> {
     let d = user.store.fundraising_dashboard().await?;
-    let bars = |items: Vec<(String, i64)>| items.into_iter().map(|(label, v)| Bar { label, value: yuan(v) }).collect();
+    let bars = |items: Vec<(String, i64)>| {
+        items
+            .into_iter()
+            .map(|(label, v)| Bar { label, value: yuan(v) })
+            .collect()
+    };
     let channel_svg = BarChart {
         title: "按捐赠方式".to_owned(),
         unit: "元".to_owned(),
-        bars: bars(d.by_channel.iter().map(|(c, f, _)| (c.label_zh().to_owned(), f.0)).collect()),
+        bars: bars(
+            d.by_channel
+                .iter()
+                .map(|(c, f, _)| (c.label_zh().to_owned(), f.0))
+                .collect(),
+        ),
     }
     .to_svg();
     let month_svg = LineChart {
@@ -74,7 +84,12 @@ pub async fn page(headers: HeaderMap, user: PageUser<ViewGifts>) -> Result<Respo
     let district_svg = BarChart {
         title: "按区县".to_owned(),
         unit: "元".to_owned(),
-        bars: bars(d.by_district.iter().map(|(n, f)| (n.trim_end_matches("红十字会").to_owned(), f.0)).collect()),
+        bars: bars(
+            d.by_district
+                .iter()
+                .map(|(n, f)| (n.trim_end_matches("红十字会").to_owned(), f.0))
+                .collect(),
+        ),
     }
     .to_svg();
     let project_svg = BarChart {
@@ -84,7 +99,12 @@ pub async fn page(headers: HeaderMap, user: PageUser<ViewGifts>) -> Result<Respo
     }
     .to_svg();
     Ok(render(&DashboardPage {
-        layout: Layout::new(lang_of(&headers), "募捐看板", "/fundraising/dashboard", Some(&user.identity)),
+        layout: Layout::new(
+            lang_of(&headers),
+            "募捐看板",
+            "/fundraising/dashboard",
+            Some(&user.identity),
+        ),
         online_share: format!("{}.{}%", d.online_share_permille / 10, d.online_share_permille % 10),
         d,
         channel_svg,

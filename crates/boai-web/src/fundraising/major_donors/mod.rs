@@ -5,7 +5,7 @@
 
 use crate::api::{json_response, ApiJson};
 use crate::auth::csrf::CsrfForm;
-use crate::auth::{Authorized, ManageProjects, PageUser, RecordGifts, ViewGifts};
+use crate::auth::{Authorized, PageUser, RecordGifts, ViewGifts};
 use crate::components::statement::{render_statement, StatementData, StatementRow};
 use crate::pages::{lang_of, render, Layout};
 use crate::{ApiError, AppState, PageError};
@@ -33,10 +33,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/api/v1/giving/donors/{id}", get(api_donor))
         .route("/api/v1/giving/donors/{id}/visits", post(api_visit))
         .route("/api/v1/giving/reminders", get(api_reminders))
-        .route(
-            "/api/v1/giving/recognition-levels",
-            get(api_levels).put(api_levels_set),
-        )
+        .route("/api/v1/giving/recognition-levels", get(api_levels).put(api_levels_set))
         .route("/api/v1/giving/donors/{id}/statement/{year}", get(api_statement))
 }
 
@@ -161,7 +158,7 @@ pub async fn api_levels(auth: Authorized<ViewGifts>) -> Result<Response, ApiErro
     request_body(content = Object, description = "`[{threshold_fen, title}]`"),
     responses((status = 200), (status = 401), (status = 403), (status = 422)), security(("bearer" = [])))]
 pub async fn api_levels_set(
-    auth: Authorized<ManageProjects>,
+    auth: Authorized<RecordGifts>,
     body: ApiJson<Vec<RecognitionLevel>>,
 ) -> Result<Response, ApiError> {
     let levels = auth.store.recognition_levels_set(body.value).await?;
@@ -257,7 +254,12 @@ pub async fn list_page(headers: HeaderMap, user: PageUser<ViewGifts>) -> Result<
     let min = lowest(&user.store).await?;
     let (donors, total) = user.store.donor_totals(min, Page::new(None, Some(100))).await?;
     Ok(render(&ListPage {
-        layout: Layout::new(lang_of(&headers), "大额捐赠人", "/fundraising/major-donors", Some(&user.identity)),
+        layout: Layout::new(
+            lang_of(&headers),
+            "大额捐赠人",
+            "/fundraising/major-donors",
+            Some(&user.identity),
+        ),
         csrf: user.identity.csrf_token().to_owned(),
         donors,
         total,

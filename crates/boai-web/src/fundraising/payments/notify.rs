@@ -90,7 +90,11 @@ async fn refuse(
     reason: Rejection,
     detail: &str,
 ) -> Response {
-    tracing::warn!(provider = provider.id(), reason = reason.as_str(), "payment notification refused");
+    tracing::warn!(
+        provider = provider.id(),
+        reason = reason.as_str(),
+        "payment notification refused"
+    );
     if let Err(e) = state
         .store
         .payment_reject(provider.id(), notification_id, out_trade_no, reason, detail)

@@ -119,7 +119,14 @@ pub async fn give_form(
         project_id: q.project.unwrap_or_default(),
         ..GiveForm::default()
     };
-    give_page(&state, Lang::from_parts(&parts), caller.as_ref(), form, FieldErrors::new()).await
+    give_page(
+        &state,
+        Lang::from_parts(&parts),
+        caller.as_ref(),
+        form,
+        FieldErrors::new(),
+    )
+    .await
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -196,7 +203,10 @@ pub async fn order_page(
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if pending {
-        headers.insert(axum::http::HeaderName::from_static("refresh"), HeaderValue::from_static("2"));
+        headers.insert(
+            axum::http::HeaderName::from_static("refresh"),
+            HeaderValue::from_static("2"),
+        );
     }
     Ok(response)
 }
@@ -235,7 +245,11 @@ pub async fn sandbox_page(
         Some(o) if o.expire_at <= now => Some("订单已过期, 请重新发起捐赠".to_owned()),
         Some(_) => None,
     };
-    let status = if order.is_none() { StatusCode::NOT_FOUND } else { StatusCode::OK };
+    let status = if order.is_none() {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
     let mut response = render(&SandboxPage {
         layout: Layout::new(Lang::from_parts(&parts), "沙箱支付", "/sandbox", None),
         amount: order

@@ -157,7 +157,10 @@ pub fn verify_signed(
         return Err((Rejection::MissingHeaders, "签名头不全".to_owned()));
     };
     let Some(key) = keys.iter().find(|k| k.serial() == serial) else {
-        return Err((Rejection::UnknownSerial, format!("serial {}", serial.chars().take(40).collect::<String>())));
+        return Err((
+            Rejection::UnknownSerial,
+            format!("serial {}", serial.chars().take(40).collect::<String>()),
+        ));
     };
     if !key.verify(&signing_message(&ts, &nonce, body), &sig) {
         return Err((Rejection::BadSignature, "签名与报文不符".to_owned()));
@@ -199,8 +202,7 @@ pub struct V3Amount {
 
 /// Reads a v3-shaped body into a [`Notification`].
 pub fn read_v3_body(body: &[u8], sent_at: DateTime<Utc>) -> Result<Notification, (Rejection, String)> {
-    let parsed: V3Body =
-        serde_json::from_slice(body).map_err(|e| (Rejection::Malformed, format!("JSON: {e}")))?;
+    let parsed: V3Body = serde_json::from_slice(body).map_err(|e| (Rejection::Malformed, format!("JSON: {e}")))?;
     let r = parsed.resource;
     let kind = match parsed.event_type.as_str() {
         "TRANSACTION.SUCCESS" if r.trade_state.as_deref().unwrap_or("SUCCESS") == "SUCCESS" => {
@@ -242,9 +244,9 @@ pub fn v3_acknowledge(outcome: Result<(), Rejection>) -> Response {
     match outcome {
         Ok(()) => json(StatusCode::OK, "SUCCESS", "成功"),
         Err(r) if r.acknowledged() => json(StatusCode::OK, "SUCCESS", r.label_zh()),
-        Err(r @ (Rejection::MissingHeaders | Rejection::BadSignature | Rejection::UnknownSerial | Rejection::Stale)) => {
-            json(StatusCode::UNAUTHORIZED, "FAIL", r.label_zh())
-        }
+        Err(
+            r @ (Rejection::MissingHeaders | Rejection::BadSignature | Rejection::UnknownSerial | Rejection::Stale),
+        ) => json(StatusCode::UNAUTHORIZED, "FAIL", r.label_zh()),
         Err(r @ Rejection::UnknownOrder) => json(StatusCode::NOT_FOUND, "FAIL", r.label_zh()),
         Err(r @ (Rejection::OutOfOrder | Rejection::NotRecordable)) => {
             json(StatusCode::SERVICE_UNAVAILABLE, "FAIL", r.label_zh())

@@ -205,7 +205,10 @@ async fn bank_page(
     error: String,
     report: Option<StatementReport>,
 ) -> Result<Response, PageError> {
-    let (lines, total) = user.store.bank_lines(Some("unreconciled"), Page::new(None, Some(100))).await?;
+    let (lines, total) = user
+        .store
+        .bank_lines(Some("unreconciled"), Page::new(None, Some(100)))
+        .await?;
     let (sum, count) = user.store.bank_unreconciled().await?;
     let failed = !error.is_empty();
     let mut response = render(&BankPage {
@@ -236,7 +239,12 @@ pub async fn upload(
     user: PageUser<ViewGifts>,
     upload: CsrfMultipart,
 ) -> Result<Response, PageError> {
-    if !user.identity.actor.role.can(boai_domain::accounts::Permission::RecordGifts) {
+    if !user
+        .identity
+        .actor
+        .role
+        .can(boai_domain::accounts::Permission::RecordGifts)
+    {
         return Err(ApiError::Forbidden("您的角色无权导入对账单").into());
     }
     let Some(file) = upload.file("file") else {
