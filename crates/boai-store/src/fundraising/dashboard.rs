@@ -97,7 +97,7 @@ impl ScopedStore {
             }
             d.by_channel.push((channel, Fen(sum), n));
         }
-        d.by_channel.sort_by(|a, b| b.1.cmp(&a.1));
+        d.by_channel.sort_by_key(|c| std::cmp::Reverse(c.1));
         d.online_share_permille = if d.total.0 > 0 {
             d.online.0 * 1000 / d.total.0
         } else {

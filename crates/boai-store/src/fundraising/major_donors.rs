@@ -66,6 +66,9 @@ pub struct DonorGiving {
     pub next_level: Option<(String, Fen)>,
 }
 
+/// (donor, net total, gifts, first, last) as the database sums them.
+type TotalsRow = (Option<Uuid>, i64, i64, Option<NaiveDate>, Option<NaiveDate>);
+
 impl ScopedStore {
     /// Today in China (the store's clock).
     pub fn today(&self) -> NaiveDate {
@@ -135,7 +138,7 @@ impl ScopedStore {
             .select_only()
             .column(gifts::Column::DonorId)
             .group_by(gifts::Column::DonorId);
-        let mut all: Vec<(Option<Uuid>, i64, i64, Option<NaiveDate>, Option<NaiveDate>)> = base
+        let mut all: Vec<TotalsRow> = base
             .expr_as(net, "total")
             .expr_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
             .expr_as(Expr::col(gifts::Column::ReceivedOn).min(), "first")

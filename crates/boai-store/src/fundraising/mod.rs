@@ -604,7 +604,7 @@ impl ScopedStore {
                 entity: "gift",
                 entity_id: id.to_string(),
                 org_id: after.org_id,
-                before: Some(gift_audit(&before)),
+                before: Some(gift_audit(before)),
                 after: Some(gift_audit(&after)),
             },
         )
