@@ -105,6 +105,8 @@ pub struct Inner {
     pub certificate_font: OnceLock<Result<Arc<CertificateFont>, String>>,
     /// Signs ledger checkpoints.
     pub ledger_signer: Arc<boai_ledger::LedgerSigner>,
+    /// Payment providers (online giving).
+    pub payments: crate::fundraising::payments::Providers,
 }
 
 impl Deref for AppState {
@@ -123,6 +125,7 @@ impl AppState {
             }
         });
         AppState(Arc::new(Inner {
+            payments: crate::fundraising::payments::Providers::new(&store),
             ledger_signer,
             login_limiter: ClientLimiter::per_minute(config.login_rate_per_minute),
             lookup_limiter: ClientLimiter::per_minute(config.login_rate_per_minute),
@@ -303,6 +306,10 @@ pub fn build_router(state: AppState) -> Router {
                 .get(transparency::api::list),
         )
         .route("/api/v1/transparency/deadlines", get(transparency::api::deadlines))
+        .merge(fundraising::payments::routes())
+        .merge(fundraising::reconciliation::routes())
+        .merge(fundraising::major_donors::routes())
+        .merge(fundraising::dashboard::routes())
         .route("/network", get(network::pages::dashboard))
         .route("/network/units", get(network::pages::units))
         .route("/network/units/{id}", get(network::pages::unit))
@@ -355,10 +362,15 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let signer = tokio::spawn(crate::ledger::signer::run(state.clone()));
+    if let Ok(addr) = listener.local_addr() {
+        state.payments.set_local_addr(addr);
+    }
+    let sweeper = tokio::spawn(crate::fundraising::payments::sweep(state.clone()));
     let app = build_router(state);
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     signer.abort();
+    sweeper.abort();
     served
 }

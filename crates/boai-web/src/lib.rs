@@ -24,6 +24,8 @@ mod users;
 
 pub use app::{build_router, serve, AppState, WebConfig};
 pub use error::{ApiError, PageError};
+/// Online giving: providers, the sandbox (tests forge and replay with it).
+pub use fundraising::payments;
 
 /// The verification address a gift's certificate QR code carries (relative),
 /// for tests and tools.

@@ -5,6 +5,10 @@
 //! is a person, an organisation, or nobody (anonymous). ID numbers are
 //! validated here and never leave this layer unmasked except to be encrypted.
 
+pub mod major_donors;
+pub mod payments;
+pub mod reconciliation;
+
 use crate::funds::{check_amount, MAX_AMOUNT};
 use crate::ids::ProjectId;
 use crate::money::Fen;

@@ -15,6 +15,11 @@ use crate::scoped::OrgOwned;
 use crate::{Page, ScopedStore, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
 use boai_domain::audit::AuditAction;
+pub mod dashboard;
+pub mod major_donors;
+pub mod payments;
+pub mod reconciliation;
+
 use boai_domain::fundraising::{public_name, Channel, DonationForCreate, DonorForCreate, DonorKind, Goods};
 use boai_domain::funds::{self, EntryKind, FundsError};
 use boai_domain::ids::{DonorId, GiftId, JournalEntryId, OrgId, ProjectId};
@@ -544,11 +549,27 @@ impl ScopedStore {
         }
         let now = self.store.now();
         let txn = self.store.write.begin().await?;
-        let already = reversed_amount(&txn, before.journal_entry_id).await?;
+        let after = self.refund_in(&txn, &before, amount, reason, now).await?;
+        txn.commit().await?;
+        Ok(after)
+    }
+
+    /// Refunds (part of) a gift inside the caller's transaction: the
+    /// reversing entry, the gift's status and its audit row.
+    pub(crate) async fn refund_in<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        before: &Gift,
+        amount: Fen,
+        reason: Option<String>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Gift> {
+        let id = before.id;
+        let already = reversed_amount(txn, before.journal_entry_id).await?;
         if amount.0 <= 0 || amount.0 > before.amount.0 - already {
             return Err(funds_error(FundsError::ReversalTooLarge, "amount_fen"));
         }
-        let lines = entry_lines(&txn, before.journal_entry_id).await?;
+        let lines = entry_lines(txn, before.journal_entry_id).await?;
         let original_kind = if before.goods.is_some() {
             EntryKind::GoodsIn
         } else {
@@ -569,7 +590,7 @@ impl ScopedStore {
             reverses_kind: Some(original_kind),
             ..EntryMeta::default()
         };
-        post(&txn, &self.actor, before.org_id, now, &plan, &meta).await?;
+        post(txn, &self.actor, before.org_id, now, &plan, &meta).await?;
         let refunded = already + amount.0;
         let status = if refunded >= before.amount.0 {
             GiftStatus::Refunded
@@ -580,18 +601,15 @@ impl ScopedStore {
             .col_expr(gifts::Column::RefundedFen, Expr::value(refunded))
             .col_expr(gifts::Column::Status, Expr::value(status.as_str()))
             .filter(gifts::Column::Id.eq(id.0))
-            .exec(&txn)
+            .exec(txn)
             .await?;
         let row = gifts::Entity::find_by_id(id.0)
-            .one(&txn)
+            .one(txn)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let after = gifts_to_view(&txn, vec![row])
-            .await?
-            .pop()
-            .ok_or(StoreError::NotFound)?;
+        let after = gifts_to_view(txn, vec![row]).await?.pop().ok_or(StoreError::NotFound)?;
         append(
-            &txn,
+            txn,
             &self.actor,
             now,
             AuditChange {
@@ -599,12 +617,11 @@ impl ScopedStore {
                 entity: "gift",
                 entity_id: id.to_string(),
                 org_id: after.org_id,
-                before: Some(gift_audit(&before)),
+                before: Some(gift_audit(before)),
                 after: Some(gift_audit(&after)),
             },
         )
         .await?;
-        txn.commit().await?;
         Ok(after)
     }
 

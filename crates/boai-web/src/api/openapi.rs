@@ -54,9 +54,29 @@ use utoipa::{Modify, OpenApi};
         crate::network::api::assess,
         crate::network::api::compliance,
         crate::network::api::import,
+        crate::fundraising::payments::api::create,
+        crate::fundraising::payments::api::get,
+        crate::fundraising::payments::api::list,
+        crate::fundraising::payments::api::rejections,
+        crate::fundraising::payments::api::refund,
+        crate::fundraising::payments::notify::notify,
+        crate::fundraising::reconciliation::api_import,
+        crate::fundraising::reconciliation::api_lines,
+        crate::fundraising::reconciliation::api_accept,
+        crate::fundraising::reconciliation::api_gift,
+        crate::fundraising::reconciliation::api_layouts,
+        crate::fundraising::reconciliation::api_layout_save,
+        crate::fundraising::major_donors::api_totals,
+        crate::fundraising::major_donors::api_donor,
+        crate::fundraising::major_donors::api_visit,
+        crate::fundraising::major_donors::api_reminders,
+        crate::fundraising::major_donors::api_levels,
+        crate::fundraising::major_donors::api_levels_set,
+        crate::fundraising::major_donors::api_statement,
+        crate::fundraising::dashboard::api,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"), (name = "transparency"), (name = "network"))
+    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"), (name = "transparency"), (name = "network"), (name = "giving"))
 )]
 pub struct ApiDoc;
 

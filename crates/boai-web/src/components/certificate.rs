@@ -217,6 +217,20 @@ impl CertificateFont {
         missing
     }
 
+    /// The krilla font, for other documents drawn with the same face (the
+    /// yearly donor statement).
+    pub fn krilla_font(&self) -> &Font {
+        &self.font
+    }
+
+    /// The advance width of `text` at `size` points.
+    pub fn text_width(&self, text: &str, size: f32) -> f32 {
+        match self.face() {
+            Ok(face) => Metrics::new(&face).width(text, size),
+            Err(_) => text.chars().count() as f32 * size,
+        }
+    }
+
     fn face(&self) -> Result<FontRef<'_>, CertificateError> {
         FontRef::from_index(self.data.as_slice(), self.index).map_err(|e| CertificateError::InvalidFont(e.to_string()))
     }

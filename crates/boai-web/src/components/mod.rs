@@ -5,3 +5,4 @@ pub mod certificate;
 pub mod chart;
 pub mod export;
 pub mod list;
+pub mod statement;

@@ -7,4 +7,8 @@
 
 pub mod api;
 pub mod certificates;
+pub mod dashboard;
+pub mod major_donors;
 pub mod pages;
+pub mod payments;
+pub mod reconciliation;

@@ -105,7 +105,7 @@ pub fn read_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
     Ok(rows)
 }
 
-fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
+pub fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
     use calamine::{Data, Reader, Xlsx};
     let bad = |e: calamine::XlsxError| format!("无法读取 Excel 文件: {e}");
     let mut book = Xlsx::new(Cursor::new(bytes.to_vec())).map_err(bad)?;

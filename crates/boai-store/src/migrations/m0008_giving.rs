@@ -1,0 +1,461 @@
+//! Online giving (issue 5): payment orders waiting for a provider's verified
+//! notification, the notifications accepted (unique per provider and
+//! notification id, so each is processed once), every notification refused
+//! with its reason, and refunds asked of a provider; bank statement lines
+//! (unique by 流水号) with their match to a gift, saved statement layouts;
+//! major donors' visits and the recognition levels (none stored = defaults).
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m0008_giving"
+    }
+}
+
+#[derive(DeriveIden)]
+enum PaymentOrders {
+    Table,
+    Id,
+    OutTradeNo,
+    Provider,
+    ProjectId,
+    OrgId,
+    AmountFen,
+    Currency,
+    Description,
+    DonorKind,
+    DonorName,
+    DonorPhoneEnc,
+    DonorIdCardEnc,
+    DonorCreditCode,
+    DonorPublic,
+    Status,
+    ExpiresAt,
+    TransactionId,
+    PaidAt,
+    GiftId,
+    RefundedFen,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum PaymentNotifications {
+    Table,
+    Id,
+    Provider,
+    NotificationId,
+    Kind,
+    OutTradeNo,
+    TransactionId,
+    OutRefundNo,
+    AmountFen,
+    ReceivedAt,
+}
+
+#[derive(DeriveIden)]
+enum PaymentRejections {
+    Table,
+    Id,
+    Provider,
+    NotificationId,
+    OutTradeNo,
+    Reason,
+    Detail,
+    ReceivedAt,
+}
+
+#[derive(DeriveIden)]
+enum PaymentRefunds {
+    Table,
+    Id,
+    OutRefundNo,
+    OrderId,
+    GiftId,
+    OrgId,
+    AmountFen,
+    Reason,
+    Status,
+    RequestedBy,
+    CreatedAt,
+    DoneAt,
+}
+
+#[derive(DeriveIden)]
+enum BankStatementLines {
+    Table,
+    Id,
+    OrgId,
+    Reference,
+    TxnDate,
+    AmountFen,
+    Counterparty,
+    CounterpartyAccount,
+    Memo,
+    Layout,
+    BatchId,
+    Status,
+    GiftId,
+    ProposedGiftId,
+    ImportedBy,
+    ImportedAt,
+    ReconciledBy,
+    ReconciledAt,
+}
+
+#[derive(DeriveIden)]
+enum BankLayouts {
+    Table,
+    Id,
+    Name,
+    Mapping,
+    CreatedBy,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum DonorVisits {
+    Table,
+    Id,
+    DonorId,
+    OrgId,
+    VisitedOn,
+    Visitor,
+    Notes,
+    FollowUpOn,
+    FollowUpDone,
+    CreatedBy,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum RecognitionLevels {
+    Table,
+    Id,
+    ThresholdFen,
+    Title,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Donors {
+    Table,
+    Id,
+}
+
+#[derive(DeriveIden)]
+enum Projects {
+    Table,
+    Id,
+}
+
+#[derive(DeriveIden)]
+enum Orgs {
+    Table,
+    Id,
+}
+
+#[derive(DeriveIden)]
+enum Gifts {
+    Table,
+    Id,
+}
+
+fn ts<T: IntoIden>(col: T) -> ColumnDef {
+    ColumnDef::new(col).timestamp_with_time_zone().not_null().to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(PaymentOrders::Table)
+                    .col(ColumnDef::new(PaymentOrders::Id).uuid().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(PaymentOrders::OutTradeNo)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(ColumnDef::new(PaymentOrders::Provider).string_len(32).not_null())
+                    .col(ColumnDef::new(PaymentOrders::ProjectId).uuid().not_null())
+                    .col(ColumnDef::new(PaymentOrders::OrgId).uuid().not_null())
+                    .col(ColumnDef::new(PaymentOrders::AmountFen).big_integer().not_null())
+                    .col(ColumnDef::new(PaymentOrders::Currency).string_len(3).not_null())
+                    .col(ColumnDef::new(PaymentOrders::Description).string_len(200).not_null())
+                    .col(ColumnDef::new(PaymentOrders::DonorKind).string_len(16).null())
+                    .col(ColumnDef::new(PaymentOrders::DonorName).string_len(100).null())
+                    .col(ColumnDef::new(PaymentOrders::DonorPhoneEnc).text().null())
+                    .col(ColumnDef::new(PaymentOrders::DonorIdCardEnc).text().null())
+                    .col(ColumnDef::new(PaymentOrders::DonorCreditCode).string_len(18).null())
+                    .col(ColumnDef::new(PaymentOrders::DonorPublic).boolean().not_null())
+                    .col(ColumnDef::new(PaymentOrders::Status).string_len(16).not_null())
+                    .col(ts(PaymentOrders::ExpiresAt))
+                    .col(ColumnDef::new(PaymentOrders::TransactionId).string_len(64).null())
+                    .col(ColumnDef::new(PaymentOrders::PaidAt).timestamp_with_time_zone().null())
+                    .col(ColumnDef::new(PaymentOrders::GiftId).uuid().null())
+                    .col(ColumnDef::new(PaymentOrders::RefundedFen).big_integer().not_null())
+                    .col(ts(PaymentOrders::CreatedAt))
+                    .col(ts(PaymentOrders::UpdatedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(PaymentOrders::Table, PaymentOrders::ProjectId)
+                            .to(Projects::Table, Projects::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(PaymentOrders::Table, PaymentOrders::OrgId)
+                            .to(Orgs::Table, Orgs::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(PaymentOrders::Table, PaymentOrders::GiftId)
+                            .to(Gifts::Table, Gifts::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("payment_orders_status_expires")
+                    .table(PaymentOrders::Table)
+                    .col(PaymentOrders::Status)
+                    .col(PaymentOrders::ExpiresAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("payment_orders_provider_txn")
+                    .table(PaymentOrders::Table)
+                    .col(PaymentOrders::Provider)
+                    .col(PaymentOrders::TransactionId)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(PaymentNotifications::Table)
+                    .col(ColumnDef::new(PaymentNotifications::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(PaymentNotifications::Provider).string_len(32).not_null())
+                    .col(
+                        ColumnDef::new(PaymentNotifications::NotificationId)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(PaymentNotifications::Kind).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(PaymentNotifications::OutTradeNo)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(PaymentNotifications::TransactionId)
+                            .string_len(64)
+                            .null(),
+                    )
+                    .col(ColumnDef::new(PaymentNotifications::OutRefundNo).string_len(64).null())
+                    .col(ColumnDef::new(PaymentNotifications::AmountFen).big_integer().not_null())
+                    .col(ts(PaymentNotifications::ReceivedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("payment_notifications_once")
+                    .table(PaymentNotifications::Table)
+                    .col(PaymentNotifications::Provider)
+                    .col(PaymentNotifications::NotificationId)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(PaymentRejections::Table)
+                    .col(ColumnDef::new(PaymentRejections::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(PaymentRejections::Provider).string_len(32).not_null())
+                    .col(ColumnDef::new(PaymentRejections::NotificationId).string_len(64).null())
+                    .col(ColumnDef::new(PaymentRejections::OutTradeNo).string_len(64).null())
+                    .col(ColumnDef::new(PaymentRejections::Reason).string_len(32).not_null())
+                    .col(ColumnDef::new(PaymentRejections::Detail).string_len(500).not_null())
+                    .col(ts(PaymentRejections::ReceivedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("payment_rejections_received")
+                    .table(PaymentRejections::Table)
+                    .col(PaymentRejections::ReceivedAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(PaymentRefunds::Table)
+                    .col(ColumnDef::new(PaymentRefunds::Id).uuid().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(PaymentRefunds::OutRefundNo)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(ColumnDef::new(PaymentRefunds::OrderId).uuid().not_null())
+                    .col(ColumnDef::new(PaymentRefunds::GiftId).uuid().not_null())
+                    .col(ColumnDef::new(PaymentRefunds::OrgId).uuid().not_null())
+                    .col(ColumnDef::new(PaymentRefunds::AmountFen).big_integer().not_null())
+                    .col(ColumnDef::new(PaymentRefunds::Reason).string_len(200).not_null())
+                    .col(ColumnDef::new(PaymentRefunds::Status).string_len(16).not_null())
+                    .col(ColumnDef::new(PaymentRefunds::RequestedBy).string_len(100).not_null())
+                    .col(ts(PaymentRefunds::CreatedAt))
+                    .col(ColumnDef::new(PaymentRefunds::DoneAt).timestamp_with_time_zone().null())
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(PaymentRefunds::Table, PaymentRefunds::GiftId)
+                            .to(Gifts::Table, Gifts::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(BankStatementLines::Table)
+                    .col(ColumnDef::new(BankStatementLines::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(BankStatementLines::OrgId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(BankStatementLines::Reference)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(ColumnDef::new(BankStatementLines::TxnDate).date().not_null())
+                    .col(ColumnDef::new(BankStatementLines::AmountFen).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(BankStatementLines::Counterparty)
+                            .string_len(100)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(BankStatementLines::CounterpartyAccount)
+                            .string_len(40)
+                            .null(),
+                    )
+                    .col(ColumnDef::new(BankStatementLines::Memo).string_len(200).not_null())
+                    .col(ColumnDef::new(BankStatementLines::Layout).string_len(100).not_null())
+                    .col(ColumnDef::new(BankStatementLines::BatchId).uuid().not_null())
+                    .col(ColumnDef::new(BankStatementLines::Status).string_len(16).not_null())
+                    .col(ColumnDef::new(BankStatementLines::GiftId).uuid().null())
+                    .col(ColumnDef::new(BankStatementLines::ProposedGiftId).uuid().null())
+                    .col(
+                        ColumnDef::new(BankStatementLines::ImportedBy)
+                            .string_len(100)
+                            .not_null(),
+                    )
+                    .col(ts(BankStatementLines::ImportedAt))
+                    .col(ColumnDef::new(BankStatementLines::ReconciledBy).string_len(100).null())
+                    .col(
+                        ColumnDef::new(BankStatementLines::ReconciledAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(BankStatementLines::Table, BankStatementLines::OrgId)
+                            .to(Orgs::Table, Orgs::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(BankStatementLines::Table, BankStatementLines::GiftId)
+                            .to(Gifts::Table, Gifts::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("bank_statement_lines_status_date")
+                    .table(BankStatementLines::Table)
+                    .col(BankStatementLines::Status)
+                    .col(BankStatementLines::TxnDate)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(BankLayouts::Table)
+                    .col(ColumnDef::new(BankLayouts::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(BankLayouts::Name).string_len(50).not_null().unique_key())
+                    .col(ColumnDef::new(BankLayouts::Mapping).text().not_null())
+                    .col(ColumnDef::new(BankLayouts::CreatedBy).string_len(100).not_null())
+                    .col(ts(BankLayouts::CreatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(DonorVisits::Table)
+                    .col(ColumnDef::new(DonorVisits::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(DonorVisits::DonorId).uuid().not_null())
+                    .col(ColumnDef::new(DonorVisits::OrgId).uuid().not_null())
+                    .col(ColumnDef::new(DonorVisits::VisitedOn).date().not_null())
+                    .col(ColumnDef::new(DonorVisits::Visitor).string_len(50).not_null())
+                    .col(ColumnDef::new(DonorVisits::Notes).text().null())
+                    .col(ColumnDef::new(DonorVisits::FollowUpOn).date().null())
+                    .col(ColumnDef::new(DonorVisits::FollowUpDone).boolean().not_null())
+                    .col(ColumnDef::new(DonorVisits::CreatedBy).string_len(100).not_null())
+                    .col(ts(DonorVisits::CreatedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(DonorVisits::Table, DonorVisits::DonorId)
+                            .to(Donors::Table, Donors::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(DonorVisits::Table, DonorVisits::OrgId)
+                            .to(Orgs::Table, Orgs::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("donor_visits_follow_up")
+                    .table(DonorVisits::Table)
+                    .col(DonorVisits::FollowUpDone)
+                    .col(DonorVisits::FollowUpOn)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RecognitionLevels::Table)
+                    .col(ColumnDef::new(RecognitionLevels::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(RecognitionLevels::ThresholdFen).big_integer().not_null())
+                    .col(ColumnDef::new(RecognitionLevels::Title).string_len(30).not_null())
+                    .col(ts(RecognitionLevels::CreatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+}

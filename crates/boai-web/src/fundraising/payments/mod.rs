@@ -1,0 +1,111 @@
+//! Online giving (issue 5): the payment-provider interface
+//! ([`provider::PaymentProvider`]), the local sandbox provider, the
+//! notification endpoint (`POST /api/v1/giving/notify/{provider}`), the
+//! public giving pages (`/give`, no sign-in, phone first) and the staff API
+//! for orders, refused notifications and refunds.
+//!
+//! Rules: an online gift is confirmed only by a notification whose
+//! signature verifies with the provider's configured key, whose timestamp
+//! is fresh and whose amount and currency are the order's; it is processed
+//! exactly once (the store claims the order row); every refused
+//! notification is recorded with its reason and changes no money record;
+//! the answer is in the provider's form. Unpaid orders expire (a background
+//! sweep on the store's clock, and on look-up).
+
+pub mod api;
+pub mod notify;
+pub mod pages;
+pub mod provider;
+pub mod sandbox;
+
+use crate::AppState;
+use boai_store::Store;
+pub use provider::PaymentProvider;
+pub use sandbox::SandboxProvider;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+/// The providers configured, by id.
+pub struct Providers {
+    sandbox: Arc<SandboxProvider>,
+    by_id: HashMap<&'static str, Arc<dyn PaymentProvider>>,
+    /// The address this server listens on (the sandbox notifies it there).
+    local: OnceLock<SocketAddr>,
+}
+
+impl std::fmt::Debug for Providers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.by_id.keys()).finish()
+    }
+}
+
+impl Providers {
+    /// The sandbox, with its key derived from the store's secrets. A real
+    /// provider is registered here with its configured keys.
+    pub fn new(store: &Store) -> Providers {
+        let sandbox = Arc::new(SandboxProvider::new(store.secrets(), store.clock().clone()));
+        let mut by_id: HashMap<&'static str, Arc<dyn PaymentProvider>> = HashMap::new();
+        by_id.insert(sandbox.id(), sandbox.clone());
+        Providers {
+            sandbox,
+            by_id,
+            local: OnceLock::new(),
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<dyn PaymentProvider>> {
+        self.by_id.get(id).cloned()
+    }
+
+    /// The provider the public giving pages use.
+    pub fn default_provider(&self) -> Arc<dyn PaymentProvider> {
+        self.sandbox.clone()
+    }
+
+    /// The sandbox itself (its pages, and tests that forge or replay).
+    pub fn sandbox(&self) -> &Arc<SandboxProvider> {
+        &self.sandbox
+    }
+
+    /// Called once the listener is bound.
+    pub fn set_local_addr(&self, addr: SocketAddr) {
+        let _ = self.local.set(addr);
+    }
+
+    /// Where a provider posts its notifications: the sandbox reaches this
+    /// server directly; a real provider the public address.
+    pub fn notify_url(&self, state: &AppState, provider: &str) -> String {
+        let base = match (provider, self.local.get()) {
+            ("sandbox", Some(addr)) => format!("http://{addr}"),
+            _ => state.config.public_url.trim_end_matches('/').to_owned(),
+        };
+        format!("{base}/api/v1/giving/notify/{provider}")
+    }
+}
+
+/// Expires unpaid orders once a minute (on the store's clock).
+pub async fn sweep(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.store.payment_orders_expire().await {
+            tracing::warn!(error = %e, "expiring payment orders failed");
+        }
+    }
+}
+
+/// The routes of online giving (merged into the app's router).
+pub fn routes() -> axum::Router<AppState> {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/give", get(pages::give_form).post(pages::give_submit))
+        .route("/give/orders/{no}", get(pages::order_page))
+        .route("/give/orders/{no}/certificate.pdf", get(pages::order_certificate))
+        .route("/sandbox/pay/{no}", get(pages::sandbox_page).post(pages::sandbox_pay))
+        .route("/api/v1/giving/orders", get(api::list).post(api::create))
+        .route("/api/v1/giving/orders/{no}", get(api::get))
+        .route("/api/v1/giving/orders/{no}/refunds", post(api::refund))
+        .route("/api/v1/giving/rejections", get(api::rejections))
+        .route("/api/v1/giving/notify/{provider}", post(notify::notify))
+}

@@ -1,0 +1,106 @@
+//! `POST /api/v1/giving/notify/{provider}`: a provider's asynchronous
+//! notification. Verified by the provider implementation, processed exactly
+//! once by the store, every refusal recorded with its reason, answered in
+//! the provider's form.
+
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use boai_domain::fundraising::payments::{NotificationKind, Rejection};
+
+#[utoipa::path(post, path = "/api/v1/giving/notify/{provider}", tag = "giving",
+    params(("provider" = String, Path, description = "the provider (`sandbox`, …)")),
+    request_body(content = String, description = "the provider's signed notification (WeChat Pay v3 shaped JSON)"),
+    responses((status = 200, description = "`{\"code\":\"SUCCESS\"}`"), (status = 400), (status = 401), (status = 404), (status = 503)))]
+pub async fn notify(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(p) = state.payments.get(&provider) else {
+        return (
+            StatusCode::NOT_FOUND,
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            r#"{"code":"FAIL","message":"未知支付渠道"}"#,
+        )
+            .into_response();
+    };
+    let now = state.store.clock().now();
+    let notice = match p.read_notification(&headers, &body, now) {
+        Ok(n) => n,
+        Err((reason, detail)) => {
+            // The body is unverified: keep only what names it, for the record.
+            let peek: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+            let id = peek.as_ref().and_then(|v| v["id"].as_str()).map(str::to_owned);
+            let order = peek
+                .as_ref()
+                .and_then(|v| v["resource"]["out_trade_no"].as_str())
+                .map(str::to_owned);
+            return refuse(&state, p.as_ref(), id.as_deref(), order.as_deref(), reason, &detail).await;
+        }
+    };
+    let outcome = match notice.kind {
+        NotificationKind::Payment => state.store.payment_confirm(p.id(), p.channel(), &notice).await,
+        NotificationKind::Refund => state.store.payment_refund_apply(p.id(), &notice).await,
+    };
+    match outcome {
+        Ok(Ok(gift)) => {
+            tracing::info!(provider = p.id(), out_trade_no = %notice.out_trade_no, certificate = %gift.certificate_no,
+                kind = notice.kind.as_str(), "payment notification processed");
+            p.acknowledge(Ok(()))
+        }
+        Ok(Err(reason)) => {
+            let detail = format!(
+                "{} {} 金额 {} {}",
+                notice.kind.as_str(),
+                notice.transaction_id,
+                notice.amount.0,
+                notice.currency
+            );
+            refuse(
+                &state,
+                p.as_ref(),
+                Some(&notice.id),
+                Some(&notice.out_trade_no),
+                reason,
+                &detail,
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::error!(error = %e, provider = p.id(), "payment notification failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                r#"{"code":"FAIL","message":"系统繁忙"}"#,
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn refuse(
+    state: &AppState,
+    provider: &dyn super::PaymentProvider,
+    notification_id: Option<&str>,
+    out_trade_no: Option<&str>,
+    reason: Rejection,
+    detail: &str,
+) -> Response {
+    tracing::warn!(
+        provider = provider.id(),
+        reason = reason.as_str(),
+        "payment notification refused"
+    );
+    if let Err(e) = state
+        .store
+        .payment_reject(provider.id(), notification_id, out_trade_no, reason, detail)
+        .await
+    {
+        tracing::error!(error = %e, "recording a refused notification failed");
+    }
+    provider.acknowledge(Err(reason))
+}
