@@ -550,7 +550,7 @@ async fn public_pages_health_metrics_and_openapi() -> anyhow::Result<()> {
     let missing = c.get(app.url("/api/v1/nothing")).send().await?;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert_eq!(missing.headers()["content-type"], "application/problem+json");
-    let module = app.client().get(app.url("/m/relief")).send().await?.text().await?;
+    let module = app.client().get(app.url("/m/registries")).send().await?.text().await?;
     assert!(module.contains("尚未上线"));
     Ok(())
 }

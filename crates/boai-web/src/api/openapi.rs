@@ -54,9 +54,20 @@ use utoipa::{Modify, OpenApi};
         crate::network::api::assess,
         crate::network::api::compliance,
         crate::network::api::import,
+        crate::relief::api::programmes,
+        crate::relief::api::programme_update,
+        crate::relief::api::cases,
+        crate::relief::api::create,
+        crate::relief::api::case,
+        crate::relief::api::review,
+        crate::relief::api::resubmit,
+        crate::relief::api::pay,
+        crate::relief::api::stats,
+        crate::relief::api::status,
+        crate::relief::api::aided,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"), (name = "transparency"), (name = "network"))
+    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"), (name = "transparency"), (name = "network"), (name = "relief"))
 )]
 pub struct ApiDoc;
 
