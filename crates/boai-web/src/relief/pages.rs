@@ -810,12 +810,29 @@ struct ProgrammePage {
 }
 
 impl ProgrammePage {
-    fn yuan(&self, f: impl std::borrow::Borrow<i64>) -> String {
-        yuan(*f.borrow())
+    fn yuan(&self, f: impl AsFen) -> String {
+        yuan(f.fen())
     }
 
     fn level(&self, s: &boai_domain::relief::review::Step) -> &'static str {
         level_label(s.level)
+    }
+}
+
+/// An amount in fen, however many references deep a template passes it.
+trait AsFen {
+    fn fen(&self) -> i64;
+}
+
+impl AsFen for i64 {
+    fn fen(&self) -> i64 {
+        *self
+    }
+}
+
+impl<T: AsFen + ?Sized> AsFen for &T {
+    fn fen(&self) -> i64 {
+        (**self).fen()
     }
 }
 
