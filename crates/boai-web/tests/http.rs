@@ -509,7 +509,11 @@ async fn supervisor_browses_and_exports_the_audit_trail() -> anyhow::Result<()> 
     let sheet = book
         .worksheet_range_at(0)
         .ok_or_else(|| anyhow::anyhow!("no sheet"))??;
-    assert_eq!(sheet.rows().count(), 1 + 5, "header and the five demo accounts");
+    assert_eq!(
+        sheet.rows().count(),
+        1 + 5 + 1,
+        "header, the five demo accounts of CONTRACT.md and the grassroots relief reviewer"
+    );
     // Read-only: the new-organisation form is closed to her.
     assert_eq!(
         c.get(app.url("/orgs/new")).send().await?.status(),
