@@ -239,7 +239,7 @@ impl Condition {
         match self.field {
             Field::ResidenceDistrict => {
                 let allowed = list(&self.value);
-                (!allowed.iter().any(|d| *d == facts.district)).then(|| {
+                (!allowed.contains(&facts.district)).then(|| {
                     format!(
                         "申请人居住在{}, 本项目限 {}",
                         if facts.district.is_empty() {
@@ -263,7 +263,7 @@ impl Condition {
             }
             Field::Hardship => {
                 let allowed = list(&self.value);
-                let ok = facts.hardship.as_ref().is_some_and(|h| allowed.iter().any(|a| a == h));
+                let ok = facts.hardship.as_ref().is_some_and(|h| allowed.contains(h));
                 (!ok).then(|| {
                     format!(
                         "困难类别为{}, 本项目要求 {}",

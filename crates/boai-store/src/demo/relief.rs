@@ -300,12 +300,12 @@ pub async fn seed_relief(store: &Store, password: &str) -> StoreResult<()> {
         (CaseStatus::Approved, 2, 9, None),
         (CaseStatus::Rejected, 0, 70, Some("诊断证明不是二级以上医院出具")),
     ];
-    for plan in 0..PLANS.len() {
+    for (plan, p) in PLANS.iter().enumerate() {
         for (k, (status, step, days, reason)) in others.iter().enumerate() {
             let amount = match step {
-                0 => 300_000.min(PLANS[plan].max_yuan * 100),
+                0 => 300_000.min(p.max_yuan * 100),
                 1 => 800_000,
-                _ => (PLANS[plan].standard_yuan * 100).max(1_200_000),
+                _ => (p.standard_yuan * 100).max(1_200_000),
             };
             let created = now - Duration::days(*days + 5 + (k as i64) * 3 + plan as i64);
             demo.push(DemoCase {
