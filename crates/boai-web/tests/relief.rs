@@ -872,7 +872,9 @@ async fn statistics_equal_direct_sums_over_the_cases() -> anyhow::Result<()> {
         paid_fen: i64,
         people: BTreeSet<String>,
     }
-    let mut per: HashMap<String, (T, BTreeMap<String, T>, BTreeMap<String, T>)> = HashMap::new();
+    /// In all, by district, by month.
+    type Tallies = (T, BTreeMap<String, T>, BTreeMap<String, T>);
+    let mut per: HashMap<String, Tallies> = HashMap::new();
     let mut statuses = BTreeSet::new();
     for r in &rows {
         let programme: uuid::Uuid = r.try_get("", "programme_id")?;
@@ -884,7 +886,7 @@ async fn statistics_equal_direct_sums_over_the_cases() -> anyhow::Result<()> {
         let month = (at + chrono::Duration::hours(8)).format("%Y-%m").to_string();
         statuses.insert(status.clone());
         let e = per.entry(programme.to_string()).or_default();
-        let mut add = |t: &mut T| {
+        let add = |t: &mut T| {
             t.applications += 1;
             if status == "approved" || status == "paid" {
                 t.approved += 1;
