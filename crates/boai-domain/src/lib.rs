@@ -12,6 +12,7 @@ pub mod ids;
 pub mod money;
 pub mod network;
 pub mod orgs;
+pub mod relief;
 pub mod scope;
 pub mod transparency;
 pub mod validation;

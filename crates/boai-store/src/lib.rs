@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod migrations;
 pub mod network;
 pub mod orgs;
+pub mod relief;
 mod scoped;
 pub mod secrets;
 pub mod transparency;

@@ -6,7 +6,7 @@
 use crate::auth;
 use crate::components::certificate::CertificateFont;
 use crate::rate_limit::ClientLimiter;
-use crate::{api, audit, fundraising, funds, health, ledger, network, orgs, pages, transparency, users};
+use crate::{api, audit, fundraising, funds, health, ledger, network, orgs, pages, relief, transparency, users};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
@@ -46,6 +46,9 @@ pub struct WebConfig {
     pub ledger_witness: Option<std::path::PathBuf>,
     /// How often projects must disclose (信息公开 deadlines).
     pub disclosure_rules: boai_domain::transparency::DisclosureRules,
+    /// Where relief applications' attachments are kept (the data folder's
+    /// `relief-files`); `None` uses a fresh temporary folder (tests).
+    pub relief_files: Option<std::path::PathBuf>,
 }
 
 impl Default for WebConfig {
@@ -64,6 +67,7 @@ impl Default for WebConfig {
             ledger_signer: None,
             ledger_witness: None,
             disclosure_rules: boai_domain::transparency::DisclosureRules::default(),
+            relief_files: None,
         }
     }
 }
@@ -107,6 +111,8 @@ pub struct Inner {
     pub ledger_signer: Arc<boai_ledger::LedgerSigner>,
     /// Payment providers (online giving).
     pub payments: crate::fundraising::payments::Providers,
+    /// Relief attachments' bytes.
+    pub relief_files: Arc<dyn boai_store::relief::files::FileStore>,
 }
 
 impl Deref for AppState {
@@ -124,8 +130,14 @@ impl AppState {
                 Err(e) => unreachable!("a valid constant key name: {e}"),
             }
         });
+        let relief_files = Arc::new(boai_store::relief::files::DirFileStore::new(
+            config.relief_files.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("boai-relief-files-{}", uuid::Uuid::new_v4().simple()))
+            }),
+        ));
         AppState(Arc::new(Inner {
             payments: crate::fundraising::payments::Providers::new(&store),
+            relief_files,
             ledger_signer,
             login_limiter: ClientLimiter::per_minute(config.login_rate_per_minute),
             lookup_limiter: ClientLimiter::per_minute(config.login_rate_per_minute),
@@ -334,6 +346,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/v1/network/units/{id}/move", post(network::api::move_unit))
         .route("/api/v1/network/units/{id}/wuyou", put(network::api::assess))
         .route("/api/v1/network/compliance", get(network::api::compliance))
+        .merge(relief::routes())
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(track_metrics))

@@ -19,6 +19,7 @@ mod network;
 mod orgs;
 mod pages;
 pub mod rate_limit;
+mod relief;
 mod transparency;
 mod users;
 

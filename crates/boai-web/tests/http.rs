@@ -509,7 +509,11 @@ async fn supervisor_browses_and_exports_the_audit_trail() -> anyhow::Result<()> 
     let sheet = book
         .worksheet_range_at(0)
         .ok_or_else(|| anyhow::anyhow!("no sheet"))??;
-    assert_eq!(sheet.rows().count(), 1 + 5, "header and the five demo accounts");
+    assert_eq!(
+        sheet.rows().count(),
+        1 + 5 + 1,
+        "header, the five demo accounts of CONTRACT.md and the grassroots relief reviewer"
+    );
     // Read-only: the new-organisation form is closed to her.
     assert_eq!(
         c.get(app.url("/orgs/new")).send().await?.status(),
@@ -550,7 +554,7 @@ async fn public_pages_health_metrics_and_openapi() -> anyhow::Result<()> {
     let missing = c.get(app.url("/api/v1/nothing")).send().await?;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert_eq!(missing.headers()["content-type"], "application/problem+json");
-    let module = app.client().get(app.url("/m/relief")).send().await?.text().await?;
+    let module = app.client().get(app.url("/m/registries")).send().await?.text().await?;
     assert!(module.contains("尚未上线"));
     Ok(())
 }

@@ -118,6 +118,7 @@ impl Settings {
             public_url: self.public_url.clone(),
             certificate_font: self.certificate_font.clone(),
             ledger_witness: Some(self.ledger_witness_path()),
+            relief_files: Some(self.data_dir.join("relief-files")),
             ..boai_web::WebConfig::default()
         }
     }

@@ -83,6 +83,11 @@ impl Role {
                 self,
                 CityStaff | Finance | Supervisor | DistrictStaff | GrassrootsOperator
             ),
+            ViewRelief => matches!(
+                self,
+                CityStaff | Finance | Supervisor | DistrictStaff | GrassrootsOperator
+            ),
+            HandleRelief => matches!(self, CityStaff | DistrictStaff | GrassrootsOperator),
         }
     }
 
@@ -106,6 +111,10 @@ pub enum Permission {
     ManageProjects,
     ViewFunds,
     ViewGifts,
+    /// Relief programmes and cases (人道救助), read.
+    ViewRelief,
+    /// File relief applications for people and review them at one's level.
+    HandleRelief,
 }
 
 /// A login name: 2–32 of `a–z 0–9 . _ -`, starting with a letter.

@@ -9,8 +9,10 @@
 mod funds;
 mod giving;
 pub mod network;
+mod relief;
 mod transparency;
 pub use funds::PROJECTS;
+pub use relief::GRASSROOTS_USER;
 pub use transparency::{tiny_pdf, JUST_OVERDUE, LONG_OVERDUE};
 
 use crate::accounts::{hash_password, insert_user};
@@ -152,6 +154,7 @@ pub async fn seed(store: &Store, password: &str, gifts: u64, progress: impl FnMu
     }
     funds::seed_funds(store, gifts, progress).await?;
     transparency::seed_disclosures(store).await?;
+    relief::seed_relief(store, password).await?;
     giving::seed_giving(store).await?;
     Ok(true)
 }

@@ -9,6 +9,7 @@ mod m0002_funds;
 mod m0003_ledger;
 mod m0004_transparency;
 pub mod m0005_network;
+mod m0007_relief;
 mod m0008_giving;
 
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_ledger::Migration),
             Box::new(m0004_transparency::Migration),
             Box::new(m0005_network::Migration),
+            Box::new(m0007_relief::Migration),
             Box::new(m0008_giving::Migration),
         ]
     }

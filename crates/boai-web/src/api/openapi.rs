@@ -74,9 +74,20 @@ use utoipa::{Modify, OpenApi};
         crate::fundraising::major_donors::api_levels_set,
         crate::fundraising::major_donors::api_statement,
         crate::fundraising::dashboard::api,
+        crate::relief::api::programmes,
+        crate::relief::api::programme_update,
+        crate::relief::api::cases,
+        crate::relief::api::create,
+        crate::relief::api::case,
+        crate::relief::api::review,
+        crate::relief::api::resubmit,
+        crate::relief::api::pay,
+        crate::relief::api::stats,
+        crate::relief::api::status,
+        crate::relief::api::aided,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"), (name = "transparency"), (name = "network"), (name = "giving"))
+    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"), (name = "transparency"), (name = "network"), (name = "giving"), (name = "relief"))
 )]
 pub struct ApiDoc;
 

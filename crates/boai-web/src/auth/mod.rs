@@ -173,7 +173,9 @@ need!(
     ManageFunds,
     ManageProjects,
     ViewFunds,
-    ViewGifts
+    ViewGifts,
+    ViewRelief,
+    HandleRelief
 );
 
 /// Any signed-in caller (no particular permission).

@@ -29,7 +29,7 @@ const MODULES: [(&str, &str, &str, bool); 11] = [
     ("fundraising", "nav.fundraising", "/fundraising", true),
     ("funds", "nav.funds", "/funds", true),
     ("transparency", "nav.transparency", "/transparency", true),
-    ("relief", "nav.relief", "/m/relief", false),
+    ("relief", "nav.relief", "/relief", true),
     ("registries", "nav.registries", "/m/registries", false),
     ("training", "nav.training", "/m/training", false),
     ("emergency", "nav.emergency", "/m/emergency", false),

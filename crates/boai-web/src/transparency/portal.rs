@@ -269,6 +269,9 @@ struct FlowRow {
     end: String,
     end_index: Option<u64>,
     remaining: bool,
+    /// The relief case the outflow paid (its public page), if any.
+    relief_href: String,
+    relief_label: String,
 }
 
 /// What a successful look-up shows.
@@ -404,6 +407,8 @@ async fn look_up(state: &AppState, lang: Lang, form: &FindForm) -> Result<Option
     let entries = state.store.ledger_entries_parsed(proof.tree_size).await?;
     let trace = trace_gift(&entries, ledger_index).map_err(|e| ApiError::Internal(e.to_string()))?;
     let names = project_names(state).await?;
+    let mut flows = flow_rows(lang, &trace, &names);
+    relief_links(state, &mut flows).await?;
     Ok(Some(Found {
         channel: gift.channel.label_zh(),
         status: gift.status.label_zh(),
@@ -413,7 +418,7 @@ async fn look_up(state: &AppState, lang: Lang, form: &FindForm) -> Result<Option
         donor_name,
         salt,
         commitment,
-        flows: flow_rows(lang, &trace, &names),
+        flows,
         asset_goods: trace.asset == Asset::Goods,
         spent: yuan(trace.spent_fen()),
         refunded: yuan(trace.refunded_fen()),
@@ -421,6 +426,26 @@ async fn look_up(state: &AppState, lang: Lang, form: &FindForm) -> Result<Option
         proof,
         gift,
     }))
+}
+
+/// Links the outflows that paid relief cases to the cases' public pages.
+async fn relief_links(state: &AppState, flows: &mut [FlowRow]) -> Result<(), ApiError> {
+    let indexes: Vec<i64> = flows
+        .iter()
+        .filter_map(|f| f.end_index.and_then(|i| i64::try_from(i).ok()))
+        .collect();
+    let cases = state.store.relief_cases_at(&indexes).await?;
+    for f in flows.iter_mut() {
+        if let Some(c) = f
+            .end_index
+            .and_then(|i| i64::try_from(i).ok())
+            .and_then(|i| cases.get(&i))
+        {
+            f.relief_href = format!("/relief/aided/{}", c.ledger_index);
+            f.relief_label = format!("救助个案 {} · {}", c.pseudonym, c.programme);
+        }
+    }
+    Ok(())
 }
 
 fn project_name(names: &HashMap<String, String>, id: &str) -> String {
@@ -514,6 +539,8 @@ fn flow_rows(lang: Lang, trace: &GiftTrace, names: &HashMap<String, String>) -> 
                 end,
                 end_index,
                 remaining,
+                relief_href: String::new(),
+                relief_label: String::new(),
             }
         })
         .collect()
@@ -524,7 +551,7 @@ fn flow_rows(lang: Lang, trace: &GiftTrace, names: &HashMap<String, String>) -> 
 /// newest signed checkpoint (anyone can recompute it from the entry bundles).
 #[utoipa::path(get, path = "/api/v1/ledger/trace/{index}", tag = "ledger",
     params(("index" = u64, Path, description = "0-based ledger index of a gift or goods_in entry")),
-    responses((status = 200, description = "the gift's entry, its asset (money or goods) and its flows: amount_fen, the moves it went through and where it ended (spent with the recipient pseudonym, refunded, or remaining in a fund)", content_type = "application/json"),
+    responses((status = 200, description = "the gift's entry, its asset (money or goods) and its flows: amount_fen, the moves it went through and where it ended (spent with the recipient pseudonym, refunded, or remaining in a fund); `relief_cases`: the relief cases its outflows paid (pseudonym, programme, district, amount, ledger_index)", content_type = "application/json"),
         (status = 404, description = "no such entry, or it is not a gift"),
         (status = 429, description = "too many look-ups from this client")))]
 pub async fn trace(
@@ -543,9 +570,27 @@ pub async fn trace(
     }
     let entries = state.store.ledger_entries_parsed(signed.size).await?;
     let trace = trace_gift(&entries, index).map_err(|_| ApiError::NotFound)?;
+    // The relief cases its outflows paid (pseudonym and programme only).
+    let spent: Vec<i64> = trace
+        .flows
+        .iter()
+        .filter_map(|f| match &f.end {
+            End::Spent { step } => i64::try_from(step.index).ok(),
+            _ => None,
+        })
+        .collect();
+    let mut cases: Vec<_> = state.store.relief_cases_at(&spent).await?.into_values().collect();
+    cases.sort_by_key(|c| c.ledger_index);
+    let mut body = serde_json::to_value(&trace).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert(
+            "relief_cases".to_owned(),
+            serde_json::to_value(&cases).map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
+    }
     Ok((
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
-        Json(trace),
+        Json(body),
     )
         .into_response())
 }
