@@ -7,6 +7,7 @@
 //! one head update), so seeding the whole network stays quick.
 
 mod funds;
+mod members;
 pub mod network;
 mod transparency;
 pub use funds::PROJECTS;
@@ -151,6 +152,7 @@ pub async fn seed(store: &Store, password: &str, gifts: u64, progress: impl FnMu
     }
     funds::seed_funds(store, gifts, progress).await?;
     transparency::seed_disclosures(store).await?;
+    members::seed_members(store).await?;
     Ok(true)
 }
 

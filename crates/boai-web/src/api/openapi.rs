@@ -54,9 +54,23 @@ use utoipa::{Modify, OpenApi};
         crate::network::api::assess,
         crate::network::api::compliance,
         crate::network::api::import,
+        crate::members::api::list,
+        crate::members::api::create,
+        crate::members::api::get,
+        crate::members::api::pay,
+        crate::members::api::arrears,
+        crate::members::api::dues,
+        crate::members::api::set_rate,
+        crate::members::api::reminders,
+        crate::members::api::send_reminders,
+        crate::members::api::lapse,
+        crate::members::api::import,
+        crate::members::councils::api_orgs,
+        crate::members::councils::api_view,
+        crate::members::councils::api_add_member,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"), (name = "transparency"), (name = "network"))
+    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"), (name = "transparency"), (name = "network"), (name = "members"), (name = "councils"))
 )]
 pub struct ApiDoc;
 

@@ -168,12 +168,16 @@ need!(
     ManageOrgs,
     ViewUsers,
     ManageUsers,
+    ManageSettings,
     ViewAudit,
     RecordGifts,
     ManageFunds,
     ManageProjects,
     ViewFunds,
-    ViewGifts
+    ViewGifts,
+    ViewMembers,
+    ManageMembers,
+    ManageDues
 );
 
 /// Any signed-in caller (no particular permission).
