@@ -345,6 +345,7 @@ async fn a_receipt_number_is_used_once_and_a_refusal_changes_nothing() -> anyhow
         .await?;
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(res.json::<Value>().await?["id"], paid["id"]);
+    let (page, csrf) = app.sign_in("shi").await?;
     let payments = count(&app, "SELECT COUNT(*) FROM dues_payments").await?;
     let audits = count(&app, "SELECT COUNT(*) FROM audit_log").await?;
     // The same receipt number for another member: refused, nothing changes.
@@ -362,7 +363,6 @@ async fn a_receipt_number_is_used_once_and_a_refusal_changes_nothing() -> anyhow
     let problem: Value = res.json().await?;
     assert!(problem.to_string().contains("receipt_no"), "{problem}");
     // And through the page form.
-    let (page, csrf) = app.sign_in("shi").await?;
     let res = page
         .post(app.url(&format!("/members/{b}/payments")))
         .form(&[

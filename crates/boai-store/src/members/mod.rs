@@ -74,6 +74,9 @@ impl OrgOwned for council_meetings::Entity {
     }
 }
 
+/// A search `q` of this prefix and a keyed hash finds a member by ID number.
+pub const ID_TOKEN_PREFIX: &str = "idh:";
+
 /// The `app_meta` key of the lapse rule (unpaid completed years).
 pub const LAPSE_AFTER_KEY: &str = "members_lapse_after";
 
@@ -389,6 +392,17 @@ impl ScopedStore {
         self.store.dues_year()
     }
 
+    /// When `q` is a full ID number: a token that searches for it by keyed
+    /// hash (for links and forms, which must not carry the number) and its
+    /// masked form. Any other `q` gives `None`.
+    pub fn id_search_token(&self, q: &str) -> Option<(String, String)> {
+        let id = boai_domain::validation::identity::IdCardNo::parse(q.trim()).ok()?;
+        Some((
+            format!("{ID_TOKEN_PREFIX}{}", self.store.secrets.keyed_hash(id.as_str())),
+            id.masked(),
+        ))
+    }
+
     /// A grassroots unit in scope by its code.
     pub async fn unit_by_code(&self, code: &str) -> StoreResult<Option<OrgId>> {
         if code.is_empty() {
@@ -559,7 +573,9 @@ impl ScopedStore {
         if let Some(s) = filter.status {
             query = query.filter(members::Column::Status.eq(s.as_str()));
         }
-        if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        if let Some(hash) = filter.q.as_deref().and_then(|q| q.trim().strip_prefix(ID_TOKEN_PREFIX)) {
+            query = query.filter(members::Column::IdCardHash.eq(hash));
+        } else if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             let mut any = Condition::any()
                 .add(members::Column::Name.contains(q))
                 .add(members::Column::MemberNo.eq(q.to_uppercase()));

@@ -95,6 +95,16 @@ fn view_row(m: &Member) -> Vec<CellView> {
     ]
 }
 
+/// The search to run and the text to show in the search box: a full ID
+/// number becomes its keyed-hash token and is shown masked; a token stays a
+/// token (shown as such); anything else is itself.
+fn search_terms(store: &ScopedStore, q: &str) -> (String, String) {
+    match store.id_search_token(q) {
+        Some((token, masked)) => (token, masked),
+        None => (q.trim().to_owned(), q.trim().to_owned()),
+    }
+}
+
 /// The list's query.
 #[derive(Debug, Deserialize)]
 pub struct MembersQuery {
@@ -147,8 +157,11 @@ pub async fn list(
     let status = q.status.as_deref().and_then(MemberStatus::parse);
     let arrears = q.arrears.as_deref().is_some_and(|a| !a.is_empty() && a != "0");
     let type_code = q.type_code.clone().unwrap_or_default();
+    // A full ID number never goes back to the browser: links carry a keyed
+    // hash token instead, the search box the masked number.
+    let (search, shown) = search_terms(&user.store, q.list.q());
     let filter = MemberFilter {
-        q: q.list.q.clone(),
+        q: Some(search.clone()),
         unit_id,
         branch_id,
         type_code: Some(type_code.clone()).filter(|t| !t.is_empty()),
@@ -157,7 +170,7 @@ pub async fn list(
     };
     let members = user.store.members_all(&filter).await?;
     let params = [
-        ("q", q.list.q().to_owned()),
+        ("q", search.clone()),
         ("unit", unit_id.map(|u| u.to_string()).unwrap_or_default()),
         ("branch", branch_id.map(|b| b.to_string()).unwrap_or_default()),
         ("type", type_code.clone()),
@@ -187,7 +200,7 @@ pub async fn list(
     let role = user.identity.actor.role;
     Ok(render(&ListPage {
         layout: Layout::new(lang, "会员", "/orgs", Some(&user.identity)),
-        q: q.list.q().to_owned(),
+        q: shown,
         unit: params[1].1.clone(),
         unit_name,
         branch: params[2].1.clone(),
@@ -567,10 +580,11 @@ pub async fn arrears(
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let branch_id = q.branch.as_deref().and_then(|b| b.parse::<OrgId>().ok());
+    let (search, shown) = search_terms(&user.store, q.list.q());
     let members = user
         .store
         .members_all(&MemberFilter {
-            q: q.list.q.clone(),
+            q: Some(search.clone()),
             branch_id,
             status: Some(MemberStatus::Active),
             arrears_only: true,
@@ -578,7 +592,7 @@ pub async fn arrears(
         })
         .await?;
     let params = [
-        ("q", q.list.q().to_owned()),
+        ("q", search.clone()),
         ("branch", branch_id.map(|b| b.to_string()).unwrap_or_default()),
     ];
     if q.list.wants_xlsx() {
@@ -614,7 +628,7 @@ pub async fn arrears(
     outbox_pager.next_href = fix(outbox_pager.next_href);
     Ok(render(&ArrearsPage {
         layout: Layout::new(lang, "欠缴会费", "/orgs", Some(&user.identity)),
-        q: q.list.q().to_owned(),
+        q: shown,
         branch: params[1].1.clone(),
         branches: branches(&user.store).await?,
         list: ListView {
