@@ -24,6 +24,9 @@ pub const IMPORT_BODY_LIMIT: usize = IMPORT_MAX_BYTES + 64 * 1024;
 /// The most data rows one import may hold.
 pub const IMPORT_MAX_ROWS: usize = 5_000;
 
+/// Rows read from an import file: (file row number, name, parsed row or its problems).
+pub type ParsedRows<T> = Vec<(usize, String, Result<T, Vec<String>>)>;
+
 /// The rows of an import, ready for the store: (file row number, name, parsed).
 pub type ImportRows = Vec<(usize, String, Result<UnitImportRow, Vec<String>>)>;
 
@@ -170,7 +173,7 @@ pub fn rows_from_table<T>(
     columns_known: &[(&'static str, &'static str)],
     required: &[&'static str],
     parse: impl Fn(&[(&str, String)]) -> Result<T, Vec<String>>,
-) -> Result<Vec<(usize, String, Result<T, Vec<String>>)>, String> {
+) -> Result<ParsedRows<T>, String> {
     let mut rows = table.into_iter().enumerate();
     let Some((_, header)) = rows.next() else {
         return Err("文件没有表头行".to_owned());
