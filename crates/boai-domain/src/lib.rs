@@ -9,6 +9,7 @@ pub mod clock;
 pub mod fundraising;
 pub mod funds;
 pub mod ids;
+pub mod members;
 pub mod money;
 pub mod network;
 pub mod orgs;

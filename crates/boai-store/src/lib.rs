@@ -19,6 +19,7 @@ pub mod fundraising;
 pub mod funds;
 pub mod idempotency;
 pub mod ledger;
+pub mod members;
 pub mod migrations;
 pub mod network;
 pub mod orgs;

@@ -6,7 +6,7 @@
 use crate::auth;
 use crate::components::certificate::CertificateFont;
 use crate::rate_limit::ClientLimiter;
-use crate::{api, audit, fundraising, funds, health, ledger, network, orgs, pages, relief, transparency, users};
+use crate::{api, audit, fundraising, funds, health, ledger, members, network, orgs, pages, relief, transparency, users};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
@@ -327,6 +327,8 @@ pub fn build_router(state: AppState) -> Router {
         .route("/network/units/{id}", get(network::pages::unit))
         .route("/network/units/{id}/move", post(network::pages::move_unit))
         .route("/network/units/{id}/wuyou", post(network::pages::assess))
+        .route("/network/units/{id}/edit", post(network::pages::edit_unit))
+        .route("/network/pass-mark", post(network::pages::set_pass_mark))
         .route(
             "/network/import",
             post(network::pages::import_submit)
@@ -347,6 +349,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/v1/network/units/{id}/wuyou", put(network::api::assess))
         .route("/api/v1/network/compliance", get(network::api::compliance))
         .merge(relief::routes())
+        .merge(members::routes())
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(track_metrics))

@@ -15,6 +15,7 @@ mod funds;
 mod health;
 pub mod i18n;
 mod ledger;
+mod members;
 mod network;
 mod orgs;
 mod pages;

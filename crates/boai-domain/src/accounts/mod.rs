@@ -79,6 +79,12 @@ impl Role {
             ManageFunds => matches!(self, CityStaff | Finance),
             ManageProjects => matches!(self, CityStaff | Finance | DistrictStaff),
             ViewFunds => matches!(self, CityStaff | Finance | Supervisor | DistrictStaff),
+            ViewMembers => matches!(
+                self,
+                Admin | CityStaff | Finance | Supervisor | DistrictStaff | GrassrootsOperator
+            ),
+            ManageMembers => matches!(self, CityStaff | Finance | DistrictStaff | GrassrootsOperator),
+            ManageDues => matches!(self, Admin | CityStaff),
             ViewGifts => matches!(
                 self,
                 CityStaff | Finance | Supervisor | DistrictStaff | GrassrootsOperator
@@ -115,6 +121,12 @@ pub enum Permission {
     ViewRelief,
     /// File relief applications for people and review them at one's level.
     HandleRelief,
+    /// Members (会员) and their dues: lists, pages (ID numbers masked).
+    ViewMembers,
+    /// Add members, record dues, send reminders, lapse, import.
+    ManageMembers,
+    /// Member types, dues rates and the lapse rule (city settings).
+    ManageDues,
 }
 
 /// A login name: 2–32 of `a–z 0–9 . _ -`, starting with a letter.

@@ -8,6 +8,7 @@
 
 mod funds;
 mod giving;
+mod members;
 pub mod network;
 mod relief;
 mod transparency;
@@ -156,6 +157,7 @@ pub async fn seed(store: &Store, password: &str, gifts: u64, progress: impl FnMu
     transparency::seed_disclosures(store).await?;
     relief::seed_relief(store, password).await?;
     giving::seed_giving(store).await?;
+    members::seed_members(store).await?;
     Ok(true)
 }
 

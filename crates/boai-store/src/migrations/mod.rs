@@ -9,6 +9,7 @@ mod m0002_funds;
 mod m0003_ledger;
 mod m0004_transparency;
 pub mod m0005_network;
+mod m0006_members;
 mod m0007_relief;
 mod m0008_giving;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_ledger::Migration),
             Box::new(m0004_transparency::Migration),
             Box::new(m0005_network::Migration),
+            Box::new(m0006_members::Migration),
             Box::new(m0007_relief::Migration),
             Box::new(m0008_giving::Migration),
         ]

@@ -85,9 +85,23 @@ use utoipa::{Modify, OpenApi};
         crate::relief::api::stats,
         crate::relief::api::status,
         crate::relief::api::aided,
+        crate::members::api::list,
+        crate::members::api::create,
+        crate::members::api::get,
+        crate::members::api::pay,
+        crate::members::api::arrears,
+        crate::members::api::dues,
+        crate::members::api::set_rate,
+        crate::members::api::reminders,
+        crate::members::api::send_reminders,
+        crate::members::api::lapse,
+        crate::members::api::import,
+        crate::members::councils::api_orgs,
+        crate::members::councils::api_view,
+        crate::members::councils::api_add_member,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"), (name = "transparency"), (name = "network"), (name = "giving"), (name = "relief"))
+    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"), (name = "transparency"), (name = "network"), (name = "giving"), (name = "relief"), (name = "members"), (name = "councils"))
 )]
 pub struct ApiDoc;
 

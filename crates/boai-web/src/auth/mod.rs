@@ -168,6 +168,7 @@ need!(
     ManageOrgs,
     ViewUsers,
     ManageUsers,
+    ManageSettings,
     ViewAudit,
     RecordGifts,
     ManageFunds,
@@ -175,7 +176,10 @@ need!(
     ViewFunds,
     ViewGifts,
     ViewRelief,
-    HandleRelief
+    HandleRelief,
+    ViewMembers,
+    ManageMembers,
+    ManageDues
 );
 
 /// Any signed-in caller (no particular permission).

@@ -24,26 +24,35 @@ pub const IMPORT_BODY_LIMIT: usize = IMPORT_MAX_BYTES + 64 * 1024;
 /// The most data rows one import may hold.
 pub const IMPORT_MAX_ROWS: usize = 5_000;
 
+/// Rows read from an import file: (file row number, name, parsed row or its problems).
+pub type ParsedRows<T> = Vec<(usize, String, Result<T, Vec<String>>)>;
+
 /// The rows of an import, ready for the store: (file row number, name, parsed).
 pub type ImportRows = Vec<(usize, String, Result<UnitImportRow, Vec<String>>)>;
 
 /// Reads an import file (.xlsx by its first bytes, otherwise CSV in UTF-8 or
 /// GBK) into validated rows, or says why the file as a whole is refused.
 pub fn read_import(bytes: &[u8]) -> Result<ImportRows, String> {
+    rows_from_table(read_table(bytes)?, &IMPORT_COLUMNS, &IMPORT_REQUIRED, parse_import_row)
+}
+
+/// Reads any import file into its cells (.xlsx by its first bytes, otherwise
+/// CSV in UTF-8 or GBK), refusing empty, oversized, legacy .xls, merged-cell
+/// and formula sheets. Shared by every import (units, members).
+pub fn read_table(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
     if bytes.is_empty() {
         return Err("文件为空".to_owned());
     }
     if bytes.len() > IMPORT_MAX_BYTES {
         return Err(format!("文件过大 (不超过 {} MB)", IMPORT_MAX_BYTES / 1024 / 1024));
     }
-    let table = if bytes.starts_with(b"PK\x03\x04") {
-        read_xlsx(bytes)?
+    if bytes.starts_with(b"PK\x03\x04") {
+        read_xlsx(bytes)
     } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        return Err("不支持旧版 .xls 文件, 请另存为 .xlsx 或 .csv".to_owned());
+        Err("不支持旧版 .xls 文件, 请另存为 .xlsx 或 .csv".to_owned())
     } else {
-        read_csv(&decode_text(bytes)?)?
-    };
-    rows_from_table(table)
+        read_csv(&decode_text(bytes)?)
+    }
 }
 
 /// UTF-8 (with or without BOM) or, when the bytes are not UTF-8, GBK.
@@ -156,8 +165,15 @@ pub fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
     Ok(out)
 }
 
-/// Maps the header row to columns and validates every data row.
-fn rows_from_table(table: Vec<Vec<String>>) -> Result<ImportRows, String> {
+/// Maps the header row to `columns` (key, 中文 header; either names a
+/// column), checks the `required` ones are there, and validates every data
+/// row with `parse`, numbering rows as in the file.
+pub fn rows_from_table<T>(
+    table: Vec<Vec<String>>,
+    columns_known: &[(&'static str, &'static str)],
+    required: &[&'static str],
+    parse: impl Fn(&[(&str, String)]) -> Result<T, Vec<String>>,
+) -> Result<ParsedRows<T>, String> {
     let mut rows = table.into_iter().enumerate();
     let Some((_, header)) = rows.next() else {
         return Err("文件没有表头行".to_owned());
@@ -170,7 +186,7 @@ fn rows_from_table(table: Vec<Vec<String>>) -> Result<ImportRows, String> {
             columns.push(None);
             continue;
         }
-        match IMPORT_COLUMNS.iter().find(|(key, zh)| *zh == h || *key == h) {
+        match columns_known.iter().find(|(key, zh)| *zh == h || *key == h) {
             Some((key, _)) if columns.contains(&Some(*key)) => return Err(format!("表头列重复: {h}")),
             Some((key, _)) => columns.push(Some(*key)),
             None => {
@@ -182,10 +198,10 @@ fn rows_from_table(table: Vec<Vec<String>>) -> Result<ImportRows, String> {
     if !unknown.is_empty() {
         return Err(format!("表头含有未知的列: {} (请使用导入模板)", unknown.join("、")));
     }
-    let missing: Vec<&str> = IMPORT_REQUIRED
+    let missing: Vec<&str> = required
         .iter()
         .filter(|k| !columns.contains(&Some(**k)))
-        .filter_map(|k| IMPORT_COLUMNS.iter().find(|(key, _)| key == k).map(|(_, zh)| *zh))
+        .filter_map(|k| columns_known.iter().find(|(key, _)| key == k).map(|(_, zh)| *zh))
         .collect();
     if !missing.is_empty() {
         return Err(format!("表头缺少必填列: {}", missing.join("、")));
@@ -209,7 +225,7 @@ fn rows_from_table(table: Vec<Vec<String>>) -> Result<ImportRows, String> {
             .find(|(k, _)| *k == "name")
             .map(|(_, v)| v.trim().to_owned())
             .unwrap_or_default();
-        out.push((i + 1, name, parse_import_row(&pairs)));
+        out.push((i + 1, name, parse(&pairs)));
         if out.len() > IMPORT_MAX_ROWS {
             return Err(format!("行数过多 (每次不超过 {IMPORT_MAX_ROWS} 行)"));
         }

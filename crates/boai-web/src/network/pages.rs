@@ -99,6 +99,7 @@ struct DashboardPage {
     compliance_svg: String,
     shortfall_svg: String,
     can_import: bool,
+    can_settings: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -197,6 +198,7 @@ pub async fn dashboard(
         compliance_svg,
         shortfall_svg,
         can_import: user.identity.actor.role.can(Permission::ManageOrgs),
+        can_settings: user.identity.actor.role.can(Permission::ManageSettings),
     }))
 }
 
@@ -354,6 +356,12 @@ pub async fn units(
 struct UnitPage {
     layout: Layout,
     unit: UnitView,
+    /// The unit's members (when the viewer may see members): total, first rows.
+    members_count: Option<usize>,
+    members: Vec<boai_store::members::Member>,
+    /// The particulars form (values as typed) and its errors.
+    edit: UnitEditForm,
+    edit_errors: boai_domain::validation::FieldErrors,
     branches: Vec<Org>,
     can_manage: bool,
     founded: String,
@@ -367,8 +375,40 @@ async fn unit_page(
     id: OrgId,
     error: String,
 ) -> Result<Response, PageError> {
+    unit_page_with(
+        user,
+        headers,
+        id,
+        error,
+        None,
+        boai_domain::validation::FieldErrors::new(),
+    )
+    .await
+}
+
+async fn unit_page_with(
+    user: &PageUser<impl crate::auth::Need>,
+    headers: &HeaderMap,
+    id: OrgId,
+    error: String,
+    edit: Option<UnitEditForm>,
+    edit_errors: boai_domain::validation::FieldErrors,
+) -> Result<Response, PageError> {
     let lang = lang_of(headers);
     let unit = user.store.network_unit(id).await?;
+    let (members_count, members) = if user.identity.actor.role.can(Permission::ViewMembers) {
+        let all = user
+            .store
+            .members_all(&boai_store::members::MemberFilter {
+                unit_id: Some(id),
+                ..Default::default()
+            })
+            .await?;
+        (Some(all.len()), all.into_iter().take(20).collect())
+    } else {
+        (None, Vec::new())
+    };
+    let edit = edit.unwrap_or_else(|| UnitEditForm::of(&unit));
     let can_manage = user.identity.actor.role.can(Permission::ManageOrgs);
     let branches = if can_manage {
         districts_in_scope(&user.store)
@@ -379,7 +419,7 @@ async fn unit_page(
     } else {
         Vec::new()
     };
-    let status = if error.is_empty() {
+    let status = if error.is_empty() && edit_errors.is_empty() {
         axum::http::StatusCode::OK
     } else {
         axum::http::StatusCode::UNPROCESSABLE_ENTITY
@@ -393,6 +433,10 @@ async fn unit_page(
             .unwrap_or_else(|| "—".to_owned()),
         pass_mark: unit.pass_mark.label_zh(unit.score.total),
         unit,
+        members_count,
+        members,
+        edit,
+        edit_errors,
         branches,
         can_manage,
         error,
@@ -524,4 +568,100 @@ pub async fn import_submit(
 
 pub async fn import_template(_user: PageUser<ViewOrgs>) -> Result<Response, PageError> {
     Ok(xlsx_download("基层组织导入模板", &template_sheet())?)
+}
+
+/// The particulars form of a unit.
+#[derive(Debug, Default, Deserialize)]
+pub struct UnitEditForm {
+    #[serde(default)]
+    credit_code: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    leader: String,
+    #[serde(default)]
+    founded_on: String,
+    #[serde(default)]
+    status: String,
+}
+
+impl UnitEditForm {
+    fn of(unit: &UnitView) -> Self {
+        let d = &unit.details;
+        UnitEditForm {
+            credit_code: d
+                .credit_code
+                .as_ref()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default(),
+            address: d.address.clone().unwrap_or_default(),
+            phone: d.phone.clone().unwrap_or_default(),
+            leader: d.leader.clone().unwrap_or_default(),
+            founded_on: d
+                .founded_on
+                .map(|f| f.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            status: d.status.as_str().to_owned(),
+        }
+    }
+}
+
+/// Saves a unit's particulars from its page (the API's `PUT`).
+pub async fn edit_unit(
+    headers: HeaderMap,
+    user: PageUser<ManageOrgs>,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<UnitEditForm>,
+) -> Result<Response, PageError> {
+    let id: OrgId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let input = boai_domain::network::UnitInput {
+        credit_code: Some(form.credit_code.clone()),
+        address: Some(form.address.clone()),
+        phone: Some(form.phone.clone()),
+        leader: Some(form.leader.clone()),
+        founded_on: Some(form.founded_on.clone()),
+        status: Some(form.status.clone()),
+    };
+    let result = match boai_domain::network::UnitDetails::parse(&input) {
+        Ok(d) => user.store.unit_update(id, d).await.map(|_| ()),
+        Err(e) => Err(StoreError::Invalid(e)),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/network/units/{id}")).into_response()),
+        Err(StoreError::Invalid(errors)) => {
+            unit_page_with(&user, &headers, id, String::new(), Some(form), errors).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The city's pass mark, from the dashboard (administrators).
+#[derive(Debug, Default, Deserialize)]
+pub struct PassMarkForm {
+    #[serde(default)]
+    at_least: String,
+}
+
+pub async fn set_pass_mark(
+    user: PageUser<crate::auth::ManageSettings>,
+    CsrfForm(form): CsrfForm<PassMarkForm>,
+) -> Result<Response, PageError> {
+    let mark = match form.at_least.trim() {
+        "" | "all" => boai_domain::network::PassMark::All,
+        n => match n.parse::<u32>() {
+            Ok(n) if n > 0 => boai_domain::network::PassMark::AtLeast(n),
+            _ => {
+                return Err(ApiError::Validation({
+                    let mut e = boai_domain::validation::FieldErrors::new();
+                    e.add("at_least", "达标标准应为正整数或留空 (全部达到)");
+                    e
+                })
+                .into())
+            }
+        },
+    };
+    user.store.wuyou_set_pass_mark(mark).await?;
+    Ok(Redirect::to("/network").into_response())
 }

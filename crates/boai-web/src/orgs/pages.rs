@@ -195,6 +195,24 @@ struct DetailPage {
     can_create: bool,
     /// A branch's units: how many, by type (SVG), 五有 compliance.
     network: Option<BranchNetwork>,
+    /// Pages of the children (a branch may hold hundreds of units).
+    children_pager: crate::components::list::Pager,
+    /// A branch's dues this year (when the viewer may see members).
+    dues: Option<BranchDues>,
+}
+
+/// Dues collected vs expected for the year, with a chart.
+struct BranchDues {
+    summary: boai_domain::members::DuesSummary,
+    expected: String,
+    collected: String,
+    svg: String,
+}
+
+/// The page of the children list.
+#[derive(Debug, Deserialize)]
+pub struct DetailQuery {
+    page: Option<u64>,
 }
 
 /// A branch's grassroots units on its page.
@@ -208,6 +226,7 @@ pub async fn detail(
     headers: HeaderMap,
     user: PageUser<ViewOrgs>,
     Path(id): Path<String>,
+    Query(dq): Query<DetailQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let id: OrgId = id.parse().map_err(|_| ApiError::NotFound)?;
@@ -220,16 +239,46 @@ pub async fn detail(
         },
         None => None,
     };
-    let (children, _) = user
+    let children_page = Page::new(dq.page, Some(100));
+    let (children, children_total) = user
         .store
         .orgs_list(
             &OrgFilter {
                 parent_id: Some(org.id),
                 ..OrgFilter::default()
             },
-            Page::new(Some(1), Some(100)),
+            children_page,
         )
         .await?;
+    let children_pager =
+        crate::components::list::Pager::new(&format!("/orgs/{}", org.id), &[], children_page, children_total);
+    let dues = if org.level != OrgLevel::Unit && user.identity.actor.role.can(Permission::ViewMembers) {
+        let year = user.store.dues_year();
+        let summary = user.store.dues_summary(year, Some(org.id)).await?;
+        let svg = crate::components::chart::BarChart {
+            title: format!("{year} 年会费 (元)"),
+            unit: "元".to_owned(),
+            bars: vec![
+                crate::components::chart::Bar {
+                    label: "应收".to_owned(),
+                    value: summary.expected_fen / 100,
+                },
+                crate::components::chart::Bar {
+                    label: "实收".to_owned(),
+                    value: summary.collected_fen / 100,
+                },
+            ],
+        }
+        .to_svg();
+        Some(BranchDues {
+            expected: boai_domain::money::Fen(summary.expected_fen).display_yuan(),
+            collected: boai_domain::money::Fen(summary.collected_fen).display_yuan(),
+            summary,
+            svg,
+        })
+    } else {
+        None
+    };
     let network = if org.level == OrgLevel::District {
         let units = user
             .store
@@ -253,6 +302,8 @@ pub async fn detail(
     };
     Ok(render(&DetailPage {
         network,
+        children_pager,
+        dues,
         layout: Layout::new(lang, org.name.clone(), "/orgs", Some(&user.identity)),
         created: china_time(org.created_at),
         can_create: user.identity.actor.role.can(Permission::ManageOrgs) && org.level.child().is_some(),

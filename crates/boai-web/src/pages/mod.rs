@@ -34,7 +34,7 @@ const MODULES: [(&str, &str, &str, bool); 11] = [
     ("training", "nav.training", "/m/training", false),
     ("emergency", "nav.emergency", "/m/emergency", false),
     ("volunteers", "nav.volunteers", "/m/volunteers", false),
-    ("governance", "nav.governance", "/m/governance", false),
+    ("councils", "nav.governance", "/councils", true),
     ("opendata", "nav.opendata", "/m/opendata", false),
 ];
 

@@ -1,0 +1,405 @@
+//! Members and councils: member types (`member_types`, seeded with the
+//! defaults), dues per type and year (`dues_rates`), members (`members`: ID
+//! numbers and phones encrypted, searched by keyed hash, stored masked),
+//! dues payments (`dues_payments`: receipt numbers unique, one payment per
+//! member and year), the reminders outbox (`member_reminders`, one per member
+//! and year), and the councils (`council_members`, `council_meetings` with
+//! their minutes as bytes, like disclosures' attachments).
+
+use boai_domain::members::DEFAULT_TYPES;
+use sea_orm_migration::prelude::*;
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m0006_members"
+    }
+}
+#[derive(DeriveIden)]
+enum MemberTypes {
+    Table,
+    Code,
+    Position,
+    NameZh,
+    Kind,
+    Active,
+}
+#[derive(DeriveIden)]
+enum DuesRates {
+    Table,
+    TypeCode,
+    Year,
+    AmountFen,
+    UpdatedAt,
+}
+#[derive(DeriveIden)]
+enum Members {
+    Table,
+    Id,
+    OrgId,
+    MemberNo,
+    Kind,
+    TypeCode,
+    Name,
+    IdCardEnc,
+    IdCardHash,
+    IdCardMasked,
+    CreditCode,
+    PhoneEnc,
+    PhoneMasked,
+    JoinedOn,
+    Status,
+    LapsedOn,
+    CreatedAt,
+    UpdatedAt,
+}
+#[derive(DeriveIden)]
+enum DuesPayments {
+    Table,
+    Id,
+    MemberId,
+    OrgId,
+    Year,
+    AmountFen,
+    ReceiptNo,
+    PaidOn,
+    RecordedBy,
+    CreatedAt,
+}
+#[derive(DeriveIden)]
+enum MemberReminders {
+    Table,
+    Id,
+    MemberId,
+    OrgId,
+    Year,
+    AmountFen,
+    Message,
+    Status,
+    CreatedBy,
+    CreatedAt,
+}
+#[derive(DeriveIden)]
+enum CouncilMembers {
+    Table,
+    Id,
+    OrgId,
+    Body,
+    PersonName,
+    Role,
+    TermNo,
+    TermStart,
+    TermEnd,
+    CreatedAt,
+}
+#[derive(DeriveIden)]
+enum CouncilMeetings {
+    Table,
+    Id,
+    OrgId,
+    Body,
+    HeldOn,
+    Title,
+    MinutesName,
+    MinutesMime,
+    MinutesBytes,
+    CreatedBy,
+    CreatedAt,
+}
+#[derive(DeriveIden)]
+enum Orgs {
+    Table,
+    Id,
+}
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(MemberTypes::Table)
+                    .col(
+                        ColumnDef::new(MemberTypes::Code)
+                            .string_len(32)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(MemberTypes::Position).integer().not_null())
+                    .col(ColumnDef::new(MemberTypes::NameZh).string_len(50).not_null())
+                    .col(ColumnDef::new(MemberTypes::Kind).string_len(16).not_null())
+                    .col(ColumnDef::new(MemberTypes::Active).boolean().not_null().default(true))
+                    .to_owned(),
+            )
+            .await?;
+        let mut insert = Query::insert()
+            .into_table(MemberTypes::Table)
+            .columns([
+                MemberTypes::Code,
+                MemberTypes::Position,
+                MemberTypes::NameZh,
+                MemberTypes::Kind,
+                MemberTypes::Active,
+            ])
+            .to_owned();
+        for (i, (code, zh, kind)) in DEFAULT_TYPES.iter().enumerate() {
+            insert.values_panic([
+                (*code).into(),
+                <i32 as TryFrom<usize>>::try_from(i + 1).unwrap_or(i32::MAX).into(),
+                (*zh).into(),
+                kind.as_str().into(),
+                true.into(),
+            ]);
+        }
+        manager.exec_stmt(insert).await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(DuesRates::Table)
+                    .col(ColumnDef::new(DuesRates::TypeCode).string_len(32).not_null())
+                    .col(ColumnDef::new(DuesRates::Year).integer().not_null())
+                    .col(ColumnDef::new(DuesRates::AmountFen).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(DuesRates::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .primary_key(Index::create().col(DuesRates::TypeCode).col(DuesRates::Year))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(DuesRates::Table, DuesRates::TypeCode)
+                            .to(MemberTypes::Table, MemberTypes::Code),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Members::Table)
+                    .col(ColumnDef::new(Members::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Members::OrgId).uuid().not_null())
+                    .col(ColumnDef::new(Members::MemberNo).string_len(24).not_null())
+                    .col(ColumnDef::new(Members::Kind).string_len(16).not_null())
+                    .col(ColumnDef::new(Members::TypeCode).string_len(32).not_null())
+                    .col(ColumnDef::new(Members::Name).string_len(100).not_null())
+                    .col(ColumnDef::new(Members::IdCardEnc).text().null())
+                    .col(ColumnDef::new(Members::IdCardHash).string_len(64).null())
+                    .col(ColumnDef::new(Members::IdCardMasked).string_len(32).null())
+                    .col(ColumnDef::new(Members::CreditCode).string_len(18).null())
+                    .col(ColumnDef::new(Members::PhoneEnc).text().null())
+                    .col(ColumnDef::new(Members::PhoneMasked).string_len(32).null())
+                    .col(ColumnDef::new(Members::JoinedOn).date().not_null())
+                    .col(ColumnDef::new(Members::Status).string_len(16).not_null())
+                    .col(ColumnDef::new(Members::LapsedOn).date().null())
+                    .col(ColumnDef::new(Members::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(Members::UpdatedAt).timestamp_with_time_zone().not_null())
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Members::Table, Members::OrgId)
+                            .to(Orgs::Table, Orgs::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Members::Table, Members::TypeCode)
+                            .to(MemberTypes::Table, MemberTypes::Code),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(DuesPayments::Table)
+                    .col(ColumnDef::new(DuesPayments::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(DuesPayments::MemberId).uuid().not_null())
+                    .col(ColumnDef::new(DuesPayments::OrgId).uuid().not_null())
+                    .col(ColumnDef::new(DuesPayments::Year).integer().not_null())
+                    .col(ColumnDef::new(DuesPayments::AmountFen).big_integer().not_null())
+                    .col(ColumnDef::new(DuesPayments::ReceiptNo).string_len(40).not_null())
+                    .col(ColumnDef::new(DuesPayments::PaidOn).date().not_null())
+                    .col(ColumnDef::new(DuesPayments::RecordedBy).string_len(100).not_null())
+                    .col(
+                        ColumnDef::new(DuesPayments::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(DuesPayments::Table, DuesPayments::MemberId)
+                            .to(Members::Table, Members::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(DuesPayments::Table, DuesPayments::OrgId)
+                            .to(Orgs::Table, Orgs::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(MemberReminders::Table)
+                    .col(ColumnDef::new(MemberReminders::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(MemberReminders::MemberId).uuid().not_null())
+                    .col(ColumnDef::new(MemberReminders::OrgId).uuid().not_null())
+                    .col(ColumnDef::new(MemberReminders::Year).integer().not_null())
+                    .col(ColumnDef::new(MemberReminders::AmountFen).big_integer().not_null())
+                    .col(ColumnDef::new(MemberReminders::Message).string_len(500).not_null())
+                    .col(ColumnDef::new(MemberReminders::Status).string_len(16).not_null())
+                    .col(ColumnDef::new(MemberReminders::CreatedBy).string_len(100).not_null())
+                    .col(
+                        ColumnDef::new(MemberReminders::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(MemberReminders::Table, MemberReminders::MemberId)
+                            .to(Members::Table, Members::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(CouncilMembers::Table)
+                    .col(ColumnDef::new(CouncilMembers::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(CouncilMembers::OrgId).uuid().not_null())
+                    .col(ColumnDef::new(CouncilMembers::Body).string_len(16).not_null())
+                    .col(ColumnDef::new(CouncilMembers::PersonName).string_len(50).not_null())
+                    .col(ColumnDef::new(CouncilMembers::Role).string_len(20).not_null())
+                    .col(ColumnDef::new(CouncilMembers::TermNo).integer().not_null())
+                    .col(ColumnDef::new(CouncilMembers::TermStart).date().not_null())
+                    .col(ColumnDef::new(CouncilMembers::TermEnd).date().not_null())
+                    .col(
+                        ColumnDef::new(CouncilMembers::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(CouncilMembers::Table, CouncilMembers::OrgId)
+                            .to(Orgs::Table, Orgs::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(CouncilMeetings::Table)
+                    .col(ColumnDef::new(CouncilMeetings::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(CouncilMeetings::OrgId).uuid().not_null())
+                    .col(ColumnDef::new(CouncilMeetings::Body).string_len(16).not_null())
+                    .col(ColumnDef::new(CouncilMeetings::HeldOn).date().not_null())
+                    .col(ColumnDef::new(CouncilMeetings::Title).string_len(100).not_null())
+                    .col(ColumnDef::new(CouncilMeetings::MinutesName).string_len(200).null())
+                    .col(ColumnDef::new(CouncilMeetings::MinutesMime).string_len(100).null())
+                    .col(ColumnDef::new(CouncilMeetings::MinutesBytes).blob().null())
+                    .col(ColumnDef::new(CouncilMeetings::CreatedBy).string_len(100).not_null())
+                    .col(
+                        ColumnDef::new(CouncilMeetings::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(CouncilMeetings::Table, CouncilMeetings::OrgId)
+                            .to(Orgs::Table, Orgs::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("members_no")
+                    .table(Members::Table)
+                    .col(Members::MemberNo)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("members_org")
+                    .table(Members::Table)
+                    .col(Members::OrgId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("members_id_card_hash")
+                    .table(Members::Table)
+                    .col(Members::IdCardHash)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("dues_payments_receipt")
+                    .table(DuesPayments::Table)
+                    .col(DuesPayments::ReceiptNo)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("dues_payments_member_year")
+                    .table(DuesPayments::Table)
+                    .col(DuesPayments::MemberId)
+                    .col(DuesPayments::Year)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("dues_payments_org")
+                    .table(DuesPayments::Table)
+                    .col(DuesPayments::OrgId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("member_reminders_member_year")
+                    .table(MemberReminders::Table)
+                    .col(MemberReminders::MemberId)
+                    .col(MemberReminders::Year)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("council_members_org")
+                    .table(CouncilMembers::Table)
+                    .col(CouncilMembers::OrgId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("council_meetings_org")
+                    .table(CouncilMeetings::Table)
+                    .col(CouncilMeetings::OrgId)
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+}
