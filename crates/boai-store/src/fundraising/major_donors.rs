@@ -70,10 +70,7 @@ pub struct DonorGiving {
 type TotalsRow = (Option<Uuid>, i64, i64, Option<NaiveDate>, Option<NaiveDate>);
 
 impl ScopedStore {
-    /// Today in China (the store's clock).
-    pub fn today(&self) -> NaiveDate {
-        china_date(self.store.now())
-    }
+    // `today()` (China time, the store's clock) is defined with the members.
 
     /// The recognition levels (the defaults until some are stored).
     pub async fn recognition_levels(&self) -> StoreResult<Vec<RecognitionLevel>> {
