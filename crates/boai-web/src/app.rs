@@ -6,7 +6,9 @@
 use crate::auth;
 use crate::components::certificate::CertificateFont;
 use crate::rate_limit::ClientLimiter;
-use crate::{api, audit, fundraising, funds, health, ledger, members, network, orgs, pages, relief, transparency, users};
+use crate::{
+    api, audit, fundraising, funds, health, ledger, members, network, orgs, pages, relief, transparency, users,
+};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
