@@ -350,6 +350,12 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/v1/network/units/{id}/move", post(network::api::move_unit))
         .route("/api/v1/network/units/{id}/wuyou", put(network::api::assess))
         .route("/api/v1/network/compliance", get(network::api::compliance))
+        .route("/api/v1/network/checklist", get(network::api::checklist))
+        .route(
+            "/api/v1/network/checklist/{code}",
+            put(network::api::checklist_item_save),
+        )
+        .route("/network/checklist", post(network::pages::save_checklist_item))
         .merge(relief::routes())
         .merge(members::routes())
         .fallback(fallback)

@@ -618,3 +618,113 @@ async fn particulars_and_status_are_edited_within_scope() -> anyhow::Result<()> 
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     Ok(())
 }
+
+/// PUT /api/v1/network/checklist/{code} as `token`.
+async fn put_item(app: &TestApp, token: &str, code: &str, body: Value) -> anyhow::Result<(StatusCode, Value)> {
+    let res = app
+        .client()
+        .put(app.url(&format!("/api/v1/network/checklist/{code}")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await?;
+    let status = res.status();
+    Ok((status, res.json().await.unwrap_or(Value::Null)))
+}
+
+#[tokio::test]
+async fn the_city_configures_the_checklist() -> anyhow::Result<()> {
+    let app = TestApp::demo().await?;
+    let c = app.client();
+    let admin = app.token("admin").await?;
+    let lixia = app.token("lixia").await?;
+    let shi = app.token("shi").await?;
+    let (_, report) = get_json(&c, app.url("/api/v1/network/compliance"), &shi).await?;
+    let passed_before = report["total"]["passed"].as_i64().unwrap_or(-1);
+    assert!(passed_before > 0);
+    let items_sql = "SELECT COUNT(*) FROM wuyou_items";
+    let audit_sql = "SELECT COUNT(*) FROM audit_log WHERE entity = 'wuyou_item'";
+    let (items0, audit0) = (count(&app, items_sql).await?, count(&app, audit_sql).await?);
+
+    // District staff may not; bad input is refused; neither changes anything.
+    let (status, _) = put_item(&app, &lixia, "TRAINING", json!({"name_zh": "有培训"})).await?;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, problem) = put_item(&app, &admin, "坏编码", json!({"name_zh": "有培训"})).await?;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem.to_string().contains("code"), "{problem}");
+    let (status, problem) = put_item(&app, &admin, "TRAINING", json!({"name_zh": "  "})).await?;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(count(&app, items_sql).await?, items0);
+    assert_eq!(count(&app, audit_sql).await?, audit0);
+
+    // A new item goes to the end; no unit has met it yet, so under "all" none passes.
+    let (status, list) = put_item(
+        &app,
+        &admin,
+        "TRAINING",
+        json!({"name_zh": "有培训", "name_en": "Training"}),
+    )
+    .await?;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let items = list["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len() as i64, items0 + 1);
+    assert_eq!(items.last().map(|i| i["code"].clone()), Some(json!("TRAINING")));
+    let (_, report) = get_json(&c, app.url("/api/v1/network/compliance"), &shi).await?;
+    assert_eq!(report["total"]["passed"], 0);
+
+    // Made inactive (never deleted), it no longer counts.
+    let (status, list) = put_item(&app, &admin, "TRAINING", json!({"name_zh": "有培训", "active": false})).await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list["items"]
+        .as_array()
+        .is_some_and(|items| items.iter().any(|i| i["code"] == "TRAINING" && i["active"] == false)));
+    let (_, report) = get_json(&c, app.url("/api/v1/network/compliance"), &shi).await?;
+    assert_eq!(report["total"]["passed"].as_i64(), Some(passed_before));
+    assert_eq!(count(&app, audit_sql).await?, audit0 + 2);
+
+    // One item at least stays active.
+    let (_, list) = get_json(&c, app.url("/api/v1/network/checklist"), &shi).await?;
+    let active: Vec<Value> = list["items"]
+        .as_array()
+        .map(|items| items.iter().filter(|i| i["active"] == true).cloned().collect())
+        .unwrap_or_default();
+    for (n, item) in active.iter().enumerate() {
+        let code = item["code"].as_str().unwrap_or_default();
+        let (status, _) = put_item(&app, &admin, code, json!({"name_zh": item["name_zh"], "active": false})).await?;
+        let expected = if n + 1 == active.len() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(status, expected, "deactivating {code}");
+    }
+
+    // The dashboard's form renames an item (administrators only see it).
+    let (page, csrf) = app.sign_in("admin").await?;
+    let html = page.get(app.url("/network")).send().await?.text().await?;
+    assert!(html.contains("action=\"/network/checklist\""));
+    let res = page
+        .post(app.url("/network/checklist"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("code", "TRAINING"),
+            ("name_zh", "有应急培训"),
+            ("name_en", "Training"),
+            ("active", "1"),
+        ])
+        .send()
+        .await?;
+    assert!(
+        res.status().is_redirection() || res.status().is_success(),
+        "{}",
+        res.status()
+    );
+    let (_, list) = get_json(&c, app.url("/api/v1/network/checklist"), &shi).await?;
+    assert!(list["items"].as_array().is_some_and(|items| items
+        .iter()
+        .any(|i| i["code"] == "TRAINING" && i["name_zh"] == "有应急培训" && i["active"] == true)));
+    let (lx_page, _) = app.sign_in("lixia").await?;
+    let html = lx_page.get(app.url("/network")).send().await?.text().await?;
+    assert!(!html.contains("action=\"/network/checklist\""));
+    Ok(())
+}

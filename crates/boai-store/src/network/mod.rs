@@ -301,6 +301,105 @@ impl ScopedStore {
         Ok(())
     }
 
+    /// Every checklist item, active or not, in order, with whether it is active.
+    pub async fn wuyou_all_items(&self) -> StoreResult<Vec<(WuyouItem, bool)>> {
+        let rows = wuyou_items::Entity::find()
+            .order_by_asc(wuyou_items::Column::Position)
+            .all(&self.store.read)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| {
+                (
+                    WuyouItem {
+                        code: m.code,
+                        name_zh: m.name_zh,
+                        name_en: m.name_en,
+                    },
+                    m.active,
+                )
+            })
+            .collect())
+    }
+
+    /// Adds a checklist item or changes one (the city's administrators): a
+    /// new code goes to the end of the list; an item is never deleted, only
+    /// made inactive (its past assessments stay), and one item at least stays
+    /// active. Audited.
+    pub async fn wuyou_item_save(&self, item: WuyouItem, active: bool) -> StoreResult<()> {
+        self.actor.require(Permission::ManageSettings)?;
+        let code = item.code.trim().to_owned();
+        let name_zh = item.name_zh.trim().to_owned();
+        let name_en = item.name_en.trim().to_owned();
+        let mut errors = FieldErrors::new();
+        if code.is_empty()
+            || code.chars().count() > 32
+            || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            errors.add("code", "编码应为 1–32 位字母、数字、下划线或连字符");
+        }
+        if name_zh.is_empty() || name_zh.chars().count() > 60 {
+            errors.add("name_zh", "请填写中文名称 (不超过 60 字)");
+        }
+        if name_en.chars().count() > 100 {
+            errors.add("name_en", "英文名称不超过 100 个字符");
+        }
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        let txn = self.store.write.begin().await?;
+        let all = wuyou_items::Entity::find().all(&txn).await?;
+        let before = all.iter().find(|m| m.code == code).cloned();
+        let others_active = all.iter().filter(|m| m.active && m.code != code).count();
+        if !active && others_active == 0 {
+            let mut errors = FieldErrors::new();
+            errors.add("active", "至少保留一项有效的五有标准");
+            return Err(errors.into());
+        }
+        let model = wuyou_items::ActiveModel {
+            code: Set(code.clone()),
+            position: Set(before
+                .as_ref()
+                .map_or_else(|| all.iter().map(|m| m.position).max().unwrap_or(0) + 1, |b| b.position)),
+            name_zh: Set(name_zh.clone()),
+            name_en: Set(if name_en.is_empty() { code.clone() } else { name_en }),
+            active: Set(active),
+        };
+        match &before {
+            Some(_) => {
+                wuyou_items::Entity::update(model).exec(&txn).await?;
+            }
+            None => {
+                wuyou_items::Entity::insert(model).exec_without_returning(&txn).await?;
+            }
+        }
+        let after = wuyou_items::Entity::find_by_id(code.clone()).one(&txn).await?;
+        let json = |m: &wuyou_items::Model| {
+            serde_json::json!({"code": m.code, "position": m.position, "name_zh": m.name_zh,
+                "name_en": m.name_en, "active": m.active})
+        };
+        append(
+            &txn,
+            &self.actor,
+            self.store.now(),
+            AuditChange {
+                action: if before.is_some() {
+                    AuditAction::Update
+                } else {
+                    AuditAction::Create
+                },
+                entity: "wuyou_item",
+                entity_id: code,
+                org_id: self.actor.org_id,
+                before: before.as_ref().map(json),
+                after: after.as_ref().map(json),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
     /// The units in scope matching the filter, by code, with their 五有 scores.
     pub async fn network_units(&self, filter: &UnitFilter) -> StoreResult<Vec<UnitSummary>> {
         self.actor.require(Permission::ViewOrgs)?;

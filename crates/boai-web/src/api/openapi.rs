@@ -53,6 +53,8 @@ use utoipa::{Modify, OpenApi};
         crate::network::api::move_unit,
         crate::network::api::assess,
         crate::network::api::compliance,
+        crate::network::api::checklist,
+        crate::network::api::checklist_item_save,
         crate::network::api::import,
         crate::fundraising::payments::api::create,
         crate::fundraising::payments::api::get,

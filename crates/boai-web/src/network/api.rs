@@ -4,7 +4,7 @@
 use super::pages::district_lines;
 use super::read_import;
 use crate::api::{json_response, ApiJson, ListOf, Paging};
-use crate::auth::{Authorized, ManageOrgs, ViewOrgs};
+use crate::auth::{Authorized, ManageOrgs, ManageSettings, ViewOrgs};
 use crate::ApiError;
 use axum::body::Bytes;
 use axum::extract::{Path, Query};
@@ -356,4 +356,74 @@ pub async fn import(
     })?;
     let report = auth.store.units_import(rows, mode).await?;
     Ok(json_response(StatusCode::OK, &report))
+}
+
+/// One item of the city's 五有 checklist.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChecklistItemDto {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    /// Inactive items are kept (with their past assessments) but no longer count.
+    pub active: bool,
+}
+
+/// A checklist item's new or changed particulars.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChecklistItemBody {
+    pub name_zh: String,
+    #[serde(default)]
+    pub name_en: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+async fn checklist_response(store: &boai_store::ScopedStore) -> Result<Response, ApiError> {
+    let items: Vec<ChecklistItemDto> = store
+        .wuyou_all_items()
+        .await?
+        .into_iter()
+        .map(|(i, active)| ChecklistItemDto {
+            code: i.code,
+            name_zh: i.name_zh,
+            name_en: i.name_en,
+            active,
+        })
+        .collect();
+    let total = items.len() as u64;
+    Ok(json_response(StatusCode::OK, &ListOf { items, total }))
+}
+
+#[utoipa::path(get, path = "/api/v1/network/checklist", tag = "network",
+    responses((status = 200, description = "the city's 五有 checklist, in order"), (status = 401)),
+    security(("bearer" = [])))]
+pub async fn checklist(auth: Authorized<ViewOrgs>) -> Result<Response, ApiError> {
+    checklist_response(&auth.store).await
+}
+
+#[utoipa::path(put, path = "/api/v1/network/checklist/{code}", tag = "network", request_body = ChecklistItemBody,
+    params(("code" = String, Path, description = "item code, e.g. LEADER")),
+    responses((status = 200, description = "the checklist after the change"), (status = 401), (status = 403), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn checklist_item_save(
+    auth: Authorized<ManageSettings>,
+    Path(code): Path<String>,
+    body: ApiJson<ChecklistItemBody>,
+) -> Result<Response, ApiError> {
+    let body = body.value;
+    auth.store
+        .wuyou_item_save(
+            boai_domain::network::WuyouItem {
+                code,
+                name_zh: body.name_zh,
+                name_en: body.name_en,
+            },
+            body.active,
+        )
+        .await?;
+    checklist_response(&auth.store).await
 }

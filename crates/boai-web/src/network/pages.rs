@@ -16,7 +16,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use boai_domain::accounts::Permission;
 use boai_domain::ids::OrgId;
-use boai_domain::network::{Compliance, UnitStatus};
+use boai_domain::network::{Compliance, UnitStatus, WuyouItem};
 use boai_domain::orgs::{Org, OrgKind, OrgLevel};
 use boai_store::network::{AssessmentInput, ImportMode, ImportReport, UnitFilter, UnitSummary, UnitView};
 use boai_store::{ScopedStore, StoreError};
@@ -100,6 +100,8 @@ struct DashboardPage {
     shortfall_svg: String,
     can_import: bool,
     can_settings: bool,
+    /// The whole checklist with each item's state (shown to administrators).
+    checklist: Vec<(WuyouItem, bool)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -199,6 +201,11 @@ pub async fn dashboard(
         shortfall_svg,
         can_import: user.identity.actor.role.can(Permission::ManageOrgs),
         can_settings: user.identity.actor.role.can(Permission::ManageSettings),
+        checklist: if user.identity.actor.role.can(Permission::ManageSettings) {
+            user.store.wuyou_all_items().await?
+        } else {
+            Vec::new()
+        },
     }))
 }
 
@@ -663,5 +670,33 @@ pub async fn set_pass_mark(
         },
     };
     user.store.wuyou_set_pass_mark(mark).await?;
+    Ok(Redirect::to("/network").into_response())
+}
+
+/// The dashboard's checklist form: add an item or change one.
+#[derive(Debug, Deserialize)]
+pub struct ChecklistItemForm {
+    code: String,
+    name_zh: String,
+    #[serde(default)]
+    name_en: String,
+    /// A checkbox: present when ticked.
+    active: Option<String>,
+}
+
+pub async fn save_checklist_item(
+    user: PageUser<crate::auth::ManageSettings>,
+    CsrfForm(form): CsrfForm<ChecklistItemForm>,
+) -> Result<Response, PageError> {
+    user.store
+        .wuyou_item_save(
+            boai_domain::network::WuyouItem {
+                code: form.code,
+                name_zh: form.name_zh,
+                name_en: form.name_en,
+            },
+            form.active.is_some(),
+        )
+        .await?;
     Ok(Redirect::to("/network").into_response())
 }
