@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
 /// What the first `size` entries of the log add up to.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LedgerDigest {
     /// How many entries are folded in.
     pub size: u64,

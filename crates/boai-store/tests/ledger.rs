@@ -252,3 +252,99 @@ async fn tiles_are_served_only_within_the_tree() -> anyhow::Result<()> {
     assert!(store.ledger_tile(level2).await?.is_none());
     Ok(())
 }
+
+/// The bulk writer (`boai demo --gifts N`) writes what `record_gift` writes:
+/// batches straight after one another (the frontier kept in memory), a staff
+/// gift in between (the frontier read again), donors found again by ID
+/// number, phone and name, or credit code; afterwards the books, the ledger
+/// check and the audit chain hold, and the digest it leaves for the portal
+/// equals the sums of the entries.
+#[tokio::test]
+async fn bulk_written_gifts_hold_every_check() -> anyhow::Result<()> {
+    use boai_domain::fundraising::DonorForCreate;
+    use boai_domain::validation::identity::{IdCardNo, Phone};
+    use boai_store::fundraising::bulk::BulkGift;
+    let (store, clock, db) = demo_store().await?;
+    let finance = actor(&store, "caiwu").await?;
+    let (general, _) = store.house_funds().await?;
+    assert!(IdCardNo::parse("11010519491231002X").is_ok());
+    let size_before = store.ledger_size().await?;
+    let gifts_before = store.gift_count().await?;
+    let donor = |i: u64| match i % 4 {
+        0 => None,
+        1 => Some(DonorForCreate::Person {
+            name: "王芳".to_owned(),
+            phone: Phone::parse("13800138000").ok(),
+            id_card: IdCardNo::parse("11010519491231002X").ok(),
+            public: true,
+        }),
+        2 => Some(DonorForCreate::Person {
+            name: format!("李{}", i % 3),
+            phone: Phone::parse(&format!("1390000000{}", i % 3)).ok(),
+            id_card: None,
+            public: false,
+        }),
+        _ => Some(DonorForCreate::Organisation {
+            name: "济南泉城科技有限公司".to_owned(),
+            credit_code: boai_domain::validation::identity::credit_code_check_char("91370100MA3C5YQX1").and_then(|c| {
+                boai_domain::validation::identity::CreditCode::parse(&format!("91370100MA3C5YQX1{c}")).ok()
+            }),
+            public: true,
+        }),
+    };
+    let now = boai_domain::Clock::now(&clock);
+    let batch = |from: u64, n: u64| -> Vec<BulkGift> {
+        (from..from + n)
+            .map(|i| BulkGift {
+                at: now - chrono::Duration::seconds(10_000 - i as i64),
+                actor: finance.clone(),
+                input: DonationForCreate {
+                    project_id: general.id,
+                    amount: Fen(100 + i as i64),
+                    channel: Channel::Cash,
+                    donor: donor(i),
+                    goods: None,
+                    received_on: None,
+                    note: None,
+                },
+            })
+            .collect()
+    };
+    let mut writer = store.bulk_gift_writer().await?;
+    writer.write(&store, batch(0, 300)).await?;
+    writer.write(&store, batch(300, 257)).await?;
+    gift(&store, 4_242).await?;
+    writer.write(&store, batch(557, 300)).await?;
+    writer.finish(&store).await?;
+
+    let size = store.ledger_size().await?;
+    assert_eq!(size, size_before + 858);
+    assert_eq!(store.gift_count().await?, gifts_before + 858);
+    let books = store.books_check().await?;
+    assert!(books.holds(), "{books:?}");
+    let report = store.ledger_check(None, None, &|_, _| {}).await?;
+    assert!(report.holds(), "{:?}", report.problems);
+    assert_eq!(report.entries_checked, size);
+    assert!(matches!(
+        store.verify_audit(|_, _| {}).await?,
+        boai_store::audit::AuditVerdict::Intact { .. }
+    ));
+    // One donor per identity, however many batches named them.
+    let raw = db.raw().await?;
+    let backend = raw.get_database_backend();
+    let row = raw
+        .query_one(Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM donors WHERE name IN ('王芳', '李0', '李1', '李2', '济南泉城科技有限公司')",
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("count"))?;
+    assert_eq!(row.try_get::<i64>("", "n")?, 5);
+    // A fresh process starts from the digest the writer left, and it is the
+    // entries' own sums.
+    let fresh = Store::connect(&db.url, std::sync::Arc::new(boai_domain::clock::SystemClock)).await?;
+    let digest = fresh.ledger_digest(size).await?;
+    assert_eq!(digest.size, size);
+    assert_eq!(digest.totals, store.ledger_sums(size).await?);
+    Ok(())
+}

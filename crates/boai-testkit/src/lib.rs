@@ -92,7 +92,7 @@ pub async fn store() -> anyhow::Result<(Store, FixedClock, TestDb)> {
 }
 
 /// How many gifts the test demo city holds (the real demo has far more).
-pub const DEMO_GIFTS: u64 = 40;
+pub const DEMO_GIFTS: u64 = 220;
 
 /// A store holding the demo city.
 pub async fn demo_store() -> anyhow::Result<(Store, FixedClock, TestDb)> {

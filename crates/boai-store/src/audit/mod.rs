@@ -102,6 +102,15 @@ pub(crate) async fn append_many<C: ConnectionTrait>(
     at: DateTime<Utc>,
     changes: Vec<AuditChange<'_>>,
 ) -> StoreResult<()> {
+    append_many_by(conn, changes.into_iter().map(|c| (actor, at, c)).collect()).await
+}
+
+/// [`append_many`] with an actor and a time per row (bulk gift writing: each
+/// row is by whoever recorded its gift, dated when it was received).
+pub(crate) async fn append_many_by<C: ConnectionTrait>(
+    conn: &C,
+    changes: Vec<(&Actor, DateTime<Utc>, AuditChange<'_>)>,
+) -> StoreResult<()> {
     if changes.is_empty() {
         return Ok(());
     }
@@ -114,10 +123,10 @@ pub(crate) async fn append_many<C: ConnectionTrait>(
         .await?
         .pop()
         .ok_or_else(|| StoreError::Corrupt("audit head row is missing".to_owned()))?;
-    let actor_id = actor.user_id.map(|id| id.to_string());
     let mut prev = head.hash;
     let mut rows = Vec::with_capacity(changes.len());
-    for (seq, change) in (head.seq - i64::from(n) + 1..).zip(changes) {
+    for (seq, (actor, at, change)) in (head.seq - i64::from(n) + 1..).zip(changes) {
+        let actor_id = actor.user_id.map(|id| id.to_string());
         let org_id = change.org_id.to_string();
         let before = change.before.map(|v| v.to_string());
         let after = change.after.map(|v| v.to_string());
@@ -169,7 +178,7 @@ pub(crate) async fn append_many<C: ConnectionTrait>(
 
 /// Rows per multi-row insert of [`append_many`] (13 columns each, well under
 /// SQLite's and PostgreSQL's bind-parameter limits).
-const AUDIT_CHUNK: usize = 500;
+const AUDIT_CHUNK: usize = 2_000;
 
 /// One audit row as shown to supervisors.
 #[derive(Debug, Clone, Serialize, PartialEq)]

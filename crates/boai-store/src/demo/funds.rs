@@ -7,6 +7,7 @@
 
 use super::{org_id, CITY, DISTRICTS};
 use crate::entities::accounts;
+use crate::fundraising::bulk::BulkGift;
 use crate::funds::{ensure_house_funds, insert_project, post, EntryMeta, ProjectForCreate, ProjectStatus};
 use crate::{Actor, Store, StoreResult};
 use boai_domain::accounts::Role;
@@ -237,10 +238,141 @@ fn system_actor(org: OrgId) -> Actor {
     }
 }
 
+/// Whose gift a planned gift is: an index into the demo's people or companies.
+#[derive(Debug, Clone, Copy)]
+enum DonorRef {
+    Anonymous,
+    Person(usize),
+    Company(usize),
+}
+
+/// A gift as planned: small, so a month of ten million a year fits in memory.
+#[derive(Debug, Clone, Copy)]
 struct PlannedGift {
     at: DateTime<Utc>,
     recorder: OrgId,
-    input: DonationForCreate,
+    project: ProjectId,
+    channel: Channel,
+    donor: DonorRef,
+    amount: Fen,
+    /// Goods: index into [`GOODS`] and quantity.
+    goods: Option<(usize, i64)>,
+}
+
+impl PlannedGift {
+    fn input(&self, people: &[DonorForCreate], companies: &[DonorForCreate]) -> DonationForCreate {
+        let donor = match self.donor {
+            DonorRef::Anonymous => None,
+            DonorRef::Person(i) => Some(people[i].clone()),
+            DonorRef::Company(i) => Some(companies[i].clone()),
+        };
+        let goods = self.goods.map(|(g, quantity)| {
+            let (item, unit, _) = GOODS[g];
+            Goods {
+                item: item.to_owned(),
+                quantity,
+                unit: unit.to_owned(),
+                value: self.amount,
+                lot: Some(format!("L{quantity:05}")),
+                expires_on: None,
+            }
+        });
+        DonationForCreate {
+            project_id: self.project,
+            amount: self.amount,
+            channel: self.channel,
+            donor,
+            goods,
+            received_on: None,
+            note: None,
+        }
+    }
+}
+
+/// Gifts per transaction when seeding.
+const GIFTS_PER_BATCH: usize = 10_000;
+
+/// Plans the `count` gifts of one month window `[from, until)`, in time
+/// order, from the window's own random stream (so windows can be planned one
+/// at a time and the result is the same whatever the batch sizes).
+#[allow(clippy::too_many_arguments)]
+fn plan_window(
+    window: u64,
+    count: u64,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    general: ProjectId,
+    open_projects: &[ProjectId],
+    people: usize,
+    companies: usize,
+) -> Vec<PlannedGift> {
+    let city = org_id(CITY.0);
+    let mut rng = StdRng::seed_from_u64(0x626f_6169 ^ (window + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let seconds = (until - from).num_seconds().max(1);
+    let mut planned: Vec<PlannedGift> = (0..count)
+        .map(|_| {
+            let at = from + Duration::seconds(rng.gen_range(0..seconds));
+            let project = if rng.gen_bool(0.35) {
+                general
+            } else {
+                open_projects[rng.gen_range(0..open_projects.len())]
+            };
+            let roll: f64 = rng.gen();
+            let (channel, donor, amount, goods) = if roll < 0.03 {
+                let g = rng.gen_range(0..GOODS.len());
+                let quantity = rng.gen_range(10..2_000);
+                let donor = DonorRef::Company(rng.gen_range(0..companies));
+                (Channel::Goods, donor, Fen(quantity * GOODS[g].2), Some((g, quantity)))
+            } else if roll < 0.05 {
+                let donor = DonorRef::Company(rng.gen_range(0..companies));
+                (
+                    Channel::BankTransfer,
+                    donor,
+                    Fen(rng.gen_range(100_000..5_000_000) * 100),
+                    None,
+                )
+            } else {
+                let channel = [
+                    Channel::Wechat,
+                    Channel::Alipay,
+                    Channel::Online,
+                    Channel::BankTransfer,
+                    Channel::Cash,
+                    Channel::Cheque,
+                ][rng.gen_range(0..6)];
+                let donor = if rng.gen_bool(0.15) {
+                    DonorRef::Anonymous
+                } else if rng.gen_bool(0.12) {
+                    DonorRef::Company(rng.gen_range(0..companies))
+                } else {
+                    DonorRef::Person(rng.gen_range(0..people))
+                };
+                let yuan = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000][rng.gen_range(0..9)];
+                (
+                    channel,
+                    donor,
+                    Fen(yuan * 100 + rng.gen_range(0..2) * rng.gen_range(0..100)),
+                    None,
+                )
+            };
+            let recorder = if rng.gen_bool(0.3) {
+                org_id(DISTRICTS[rng.gen_range(0..DISTRICTS.len())].0)
+            } else {
+                city
+            };
+            PlannedGift {
+                at,
+                recorder,
+                project,
+                channel,
+                donor,
+                amount,
+                goods,
+            }
+        })
+        .collect();
+    planned.sort_by_key(|g| g.at);
+    planned
 }
 
 /// Seeds the demo's funds and `gifts` gifts over the year before `now`,
@@ -313,83 +445,8 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
         .map(|p| ids[p.code])
         .collect();
     let start = now - Duration::days(365);
-    let mut planned: Vec<PlannedGift> = (0..gifts)
-        .map(|_| {
-            let at = start + Duration::seconds(rng.gen_range(0..365 * 86_400));
-            let project = if rng.gen_bool(0.35) {
-                general.id
-            } else {
-                open_projects[rng.gen_range(0..open_projects.len())]
-            };
-            let roll: f64 = rng.gen();
-            let (channel, donor, amount, goods) = if roll < 0.03 {
-                let (item, unit, unit_value) = GOODS[rng.gen_range(0..GOODS.len())];
-                let quantity = rng.gen_range(10..2_000);
-                let donor = Some(companies[rng.gen_range(0..companies.len())].clone());
-                let value = Fen(quantity * unit_value);
-                let goods = Goods {
-                    item: item.to_owned(),
-                    quantity,
-                    unit: unit.to_owned(),
-                    value,
-                    lot: Some(format!("L{quantity:05}")),
-                    expires_on: None,
-                };
-                (Channel::Goods, donor, value, Some(goods))
-            } else if roll < 0.05 {
-                let donor = Some(companies[rng.gen_range(0..companies.len())].clone());
-                (
-                    Channel::BankTransfer,
-                    donor,
-                    Fen(rng.gen_range(100_000..5_000_000) * 100),
-                    None,
-                )
-            } else {
-                let channel = [
-                    Channel::Wechat,
-                    Channel::Alipay,
-                    Channel::Online,
-                    Channel::BankTransfer,
-                    Channel::Cash,
-                    Channel::Cheque,
-                ][rng.gen_range(0..6)];
-                let donor = if rng.gen_bool(0.15) {
-                    None
-                } else if rng.gen_bool(0.12) {
-                    Some(companies[rng.gen_range(0..companies.len())].clone())
-                } else {
-                    Some(people[rng.gen_range(0..people.len())].clone())
-                };
-                let yuan = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000][rng.gen_range(0..9)];
-                (
-                    channel,
-                    donor,
-                    Fen(yuan * 100 + rng.gen_range(0..2) * rng.gen_range(0..100)),
-                    None,
-                )
-            };
-            let recorder = if rng.gen_bool(0.3) {
-                org_id(DISTRICTS[rng.gen_range(0..DISTRICTS.len())].0)
-            } else {
-                city
-            };
-            PlannedGift {
-                at,
-                recorder,
-                input: DonationForCreate {
-                    project_id: project,
-                    amount,
-                    channel,
-                    donor,
-                    goods,
-                    received_on: None,
-                    note: None,
-                },
-            }
-        })
-        .collect();
-    planned.sort_by_key(|g| g.at);
-
+    let total_seconds = (now - start).num_seconds().max(1) as u128;
+    let mut writer = store.bulk_gift_writer().await?;
     let relief: Vec<ProjectId> = PROJECTS
         .iter()
         .filter(|p| p.kind == "relief")
@@ -398,27 +455,45 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
     let mut done = 0u64;
     let mut month_start = start;
     let mut case_no = 1u32;
+    let mut window = 0u64;
     while month_start < now {
         let month_end = (month_start + Duration::days(30)).min(now);
-        let txn = store.write.begin().await?;
-        for g in planned.iter().filter(|g| g.at >= month_start && g.at < month_end) {
-            let scoped = store.scoped(system_actor(g.recorder));
-            scoped.record_gift(&txn, g.input.clone(), g.at).await?;
-            done += 1;
+        // This window's share of the gifts, by its length.
+        let before = (u128::from(gifts) * (month_start - start).num_seconds() as u128 / total_seconds) as u64;
+        let upto = (u128::from(gifts) * (month_end - start).num_seconds() as u128 / total_seconds) as u64;
+        let planned = plan_window(
+            window,
+            upto - before,
+            month_start,
+            month_end,
+            general.id,
+            &open_projects,
+            people.len(),
+            companies.len(),
+        );
+        window += 1;
+        for chunk in planned.chunks(GIFTS_PER_BATCH) {
+            let batch = chunk
+                .iter()
+                .map(|g| BulkGift {
+                    at: g.at,
+                    actor: system_actor(g.recorder),
+                    input: g.input(&people, &companies),
+                })
+                .collect();
+            writer.write(store, batch).await?;
+            done += chunk.len() as u64;
+            progress(done, gifts);
         }
+        let txn = store.write.begin().await?;
         // Month end: management costs where agreed, allocate part of the
         // general fund, pay cases, give goods out.
         let system = system_actor(city);
         for d in PROJECTS.iter().filter(|d| d.management_rate_bp > 0) {
             let base: i64 = planned
                 .iter()
-                .filter(|g| {
-                    g.at >= month_start
-                        && g.at < month_end
-                        && g.input.project_id == ids[d.code]
-                        && g.input.goods.is_none()
-                })
-                .map(|g| g.input.amount.0)
+                .filter(|g| g.at >= month_start && g.at < month_end && g.project == ids[d.code] && g.goods.is_none())
+                .map(|g| g.amount.0)
                 .sum();
             let charge = funds::management_charge(
                 Fen(base),
@@ -487,6 +562,7 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
         progress(done, gifts);
         month_start = month_end;
     }
+    writer.finish(store).await?;
     let closed: Vec<uuid::Uuid> = PROJECTS
         .iter()
         .filter(|p| p.status == ProjectStatus::Closed)

@@ -26,6 +26,7 @@ use boai_domain::fundraising::DonationForCreate;
 use sea_orm::{DbErr, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
+use super::bulk::{BulkGift, BulkGiftWriter};
 use super::Gift;
 
 /// Most gifts written in one transaction.
@@ -54,6 +55,7 @@ pub(crate) fn start() -> GiftQueue {
 
 async fn run(mut queue: mpsc::Receiver<GiftJob>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut writer: Option<BulkGiftWriter> = None;
     while let Some(first) = queue.recv().await {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -62,12 +64,15 @@ async fn run(mut queue: mpsc::Receiver<GiftJob>) {
                 Err(_) => break,
             }
         }
-        write_batch(std::mem::take(&mut batch)).await;
+        write_batch(&mut writer, std::mem::take(&mut batch)).await;
     }
 }
 
-/// Writes one batch in one transaction, each gift in its own savepoint.
-async fn write_batch(batch: Vec<GiftJob>) {
+/// Writes one batch in one transaction: first all of it at once (the bulk
+/// writer: a few multi-row statements for the whole batch); if that fails,
+/// it is rolled back and each gift is written in its own savepoint, so the
+/// failing gift fails alone.
+async fn write_batch(writer: &mut Option<BulkGiftWriter>, batch: Vec<GiftJob>) {
     let Some(store) = batch.first().map(|job| job.scoped.store.clone()) else {
         return;
     };
@@ -79,9 +84,18 @@ async fn write_batch(batch: Vec<GiftJob>) {
         }
     };
     let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
-        let outcome = write_one(&txn, &job.scoped, job.input, job.idempotency).await;
-        outcomes.push((job.reply, outcome));
+    match write_all(writer, &store, &txn, &batch).await {
+        Ok(gifts) => {
+            for (job, gift) in batch.into_iter().zip(gifts) {
+                outcomes.push((job.reply, Ok(gift)));
+            }
+        }
+        Err(_) => {
+            for job in batch {
+                let outcome = write_one(&txn, &job.scoped, job.input, job.idempotency).await;
+                outcomes.push((job.reply, outcome));
+            }
+        }
     }
     match txn.commit().await {
         Ok(()) => {
@@ -94,6 +108,53 @@ async fn write_batch(batch: Vec<GiftJob>) {
         Err(e) => {
             tracing::warn!(error = %e, gifts = outcomes.len(), "gift batch failed to commit");
             fail_all(outcomes.into_iter().map(|(reply, _)| reply), &e);
+        }
+    }
+}
+
+/// The whole batch in one savepoint through the bulk writer, with its
+/// idempotency records; rolled back whole on any error.
+async fn write_all(
+    writer: &mut Option<BulkGiftWriter>,
+    store: &crate::Store,
+    txn: &sea_orm::DatabaseTransaction,
+    batch: &[GiftJob],
+) -> StoreResult<Vec<Gift>> {
+    if writer.is_none() {
+        *writer = Some(BulkGiftWriter::on(txn, false).await?);
+    }
+    let Some(writer) = writer.as_mut() else {
+        return Err(StoreError::Corrupt("gift writer".into()));
+    };
+    let now = store.now();
+    let gifts: Vec<BulkGift> = batch
+        .iter()
+        .map(|job| BulkGift {
+            at: now,
+            actor: job.scoped.actor.clone(),
+            input: job.input.clone(),
+        })
+        .collect();
+    let savepoint = txn.begin().await?;
+    let written = async {
+        let written = writer.write_in(store, &savepoint, &gifts).await?;
+        for (job, gift) in batch.iter().zip(&written) {
+            if let Some((claim, render)) = &job.idempotency {
+                job.scoped.idempotency_record(&savepoint, claim, render(gift)).await?;
+            }
+        }
+        Ok::<_, StoreError>(written)
+    }
+    .await;
+    match written {
+        Ok(written) => {
+            savepoint.commit().await?;
+            Ok(written)
+        }
+        Err(e) => {
+            writer.forget();
+            savepoint.rollback().await?;
+            Err(e)
         }
     }
 }

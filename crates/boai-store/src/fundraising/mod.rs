@@ -5,6 +5,7 @@
 //! idempotency record are written. Refunds are reversing entries. ID numbers
 //! and phones are stored encrypted, searched by keyed hash, shown masked.
 
+pub mod bulk;
 pub mod group_commit;
 
 use crate::audit::{append, AuditChange};

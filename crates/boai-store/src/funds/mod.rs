@@ -174,7 +174,7 @@ pub(crate) fn ledger_entry_for(
 }
 
 /// Each fund's net-asset change in a plan's lines, by fund id.
-fn net_deltas(lines: &[Line]) -> Vec<(ProjectId, i64)> {
+pub(crate) fn net_deltas(lines: &[Line]) -> Vec<(ProjectId, i64)> {
     let mut out: Vec<(ProjectId, i64)> = Vec::new();
     for l in lines.iter().filter(|l| l.account == AccountKind::NetAssets) {
         match out.iter_mut().find(|(f, _)| *f == l.fund) {

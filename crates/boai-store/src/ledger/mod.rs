@@ -62,7 +62,7 @@ fn to_i64(v: u64) -> StoreResult<i64> {
     i64::try_from(v).map_err(|_| corrupt(format!("index {v} too large")))
 }
 
-async fn read_nodes<C: ConnectionTrait>(conn: &C, ids: &[NodeId]) -> StoreResult<HashMap<NodeId, Hash>> {
+pub(crate) async fn read_nodes<C: ConnectionTrait>(conn: &C, ids: &[NodeId]) -> StoreResult<HashMap<NodeId, Hash>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(200) {
         let mut any = Condition::any();
@@ -124,6 +124,38 @@ pub(crate) async fn append<C: ConnectionTrait>(
     ledger_nodes::Entity::insert_many(rows)
         .exec_without_returning(conn)
         .await?;
+    Ok(())
+}
+
+/// Where a bulk load leaves the digest of the log it wrote (`app_meta`), so
+/// that a server starting on ten million entries does not fold them all on
+/// its first portal request. A cache of public data: checks never read it.
+const DIGEST_KEY: &str = "ledger_digest";
+
+async fn load_digest<C: ConnectionTrait>(conn: &C) -> StoreResult<Option<boai_ledger::LedgerDigest>> {
+    use crate::entities::app_meta;
+    let Some(row) = app_meta::Entity::find_by_id(DIGEST_KEY.to_owned()).one(conn).await? else {
+        return Ok(None);
+    };
+    // A snapshot that does not parse (older format) is only a lost cache.
+    Ok(serde_json::from_str(&row.value).ok())
+}
+
+/// Keeps `digest` as the snapshot [`Store::ledger_digest`] starts from.
+pub(crate) async fn save_digest<C: ConnectionTrait>(conn: &C, digest: &boai_ledger::LedgerDigest) -> StoreResult<()> {
+    use crate::entities::app_meta;
+    let value = serde_json::to_string(digest).map_err(|e| corrupt(format!("digest: {e}")))?;
+    app_meta::Entity::insert(app_meta::ActiveModel {
+        key: Set(DIGEST_KEY.to_owned()),
+        value: Set(value),
+    })
+    .on_conflict(
+        OnConflict::column(app_meta::Column::Key)
+            .update_column(app_meta::Column::Value)
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
     Ok(())
 }
 
@@ -349,11 +381,28 @@ impl Store {
     /// read every entry.
     pub async fn ledger_digest(&self, size: u64) -> StoreResult<boai_ledger::LedgerDigest> {
         let mut kept = self.ledger_digest.lock().await;
+        if kept.size == 0 {
+            // A fresh process starts from the snapshot a bulk load left, if any.
+            if let Some(saved) = load_digest(&self.read).await? {
+                if saved.size <= size {
+                    *kept = saved;
+                }
+            }
+        }
         let mut digest = if kept.size <= size {
             std::mem::take(&mut *kept)
         } else {
             boai_ledger::LedgerDigest::default()
         };
+        self.fold_into_digest(&mut digest, size).await?;
+        if digest.size >= kept.size {
+            *kept = digest.clone();
+        }
+        Ok(digest)
+    }
+
+    /// Folds the entries from `digest.size` up to `size` into `digest`.
+    pub(crate) async fn fold_into_digest(&self, digest: &mut boai_ledger::LedgerDigest, size: u64) -> StoreResult<()> {
         let end = to_i64(size)?;
         let mut start = to_i64(digest.size)?;
         while start < end {
@@ -364,10 +413,7 @@ impl Store {
             }
             start = page_end;
         }
-        if digest.size >= kept.size {
-            *kept = digest.clone();
-        }
-        Ok(digest)
+        Ok(())
     }
 
     /// Per-project totals summed from the first `size` ledger entries.

@@ -1,0 +1,531 @@
+//! Writing many gifts at once (the demo at scale: `boai demo --gifts N`).
+//!
+//! Rules: every gift gets exactly the records [`ScopedStore::record_gift`]
+//! writes — donor (found or created), certificate number, journal entry and
+//! lines, running balances and project totals, public ledger entry and tree
+//! nodes, gift row, audit rows in the same chain order — so `boai ledger
+//! check` and `boai audit verify` hold on the result. What differs is only
+//! how: sequences are reserved once per batch, the tree's right edge (the
+//! frontier) is kept in memory, balances are moved once per account per
+//! batch, and rows go in multi-row inserts. Only gifts (money or goods in)
+//! are written here; nothing in a batch can overdraw an account. Callers
+//! pass the gifts in time order and own the transaction.
+
+use super::{china_date, gift_audit, Gift, GiftStatus};
+use crate::audit::{append_many_by, AuditChange};
+use crate::entities::{accounts, gifts, journal_entries, journal_lines, ledger_entries, ledger_nodes, projects};
+use crate::funds::{funds_error, ledger_entry_for, net_deltas, EntryMeta, JournalEntry, ProjectStatus};
+use crate::{Actor, Store, StoreError, StoreResult};
+use boai_domain::audit::AuditAction;
+use boai_domain::fundraising::{public_name, DonationForCreate, DonorForCreate};
+use boai_domain::funds::{self, AccountKind};
+use boai_domain::ids::{DonorId, GiftId, JournalEntryId};
+use boai_domain::money::Fen;
+use boai_domain::validation::FieldErrors;
+use boai_ledger::tree::{self, Hash, NodeId};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
+};
+use std::collections::HashMap;
+
+/// Bound parameters per multi-row insert: under SQLite's 32,766 and
+/// PostgreSQL's 65,535.
+const PARAMS_PER_INSERT: usize = 30_000;
+
+/// One gift to write: received at `at`, recorded by `actor` (for its
+/// organisation; audited as that actor).
+#[derive(Debug, Clone)]
+pub struct BulkGift {
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    pub input: DonationForCreate,
+}
+
+/// How a donor is recognised again (as `find_or_create_donor` does).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum DonorKey {
+    IdCard(String),
+    PhoneAndName(String, String),
+    CreditCode(String),
+}
+
+/// State kept between batches: the tree's frontier, donors seen, the
+/// projects' and accounts' ids. A seeding writer (nothing else writes
+/// meanwhile) keeps the donors it saw and the portal's digest; the group
+/// commit's writer looks donors up again in every batch (staff may merge
+/// them) and leaves the digest to the portal.
+pub struct BulkGiftWriter {
+    seeding: bool,
+    city_code: String,
+    projects: HashMap<uuid::Uuid, (String, String)>,
+    accounts: HashMap<(uuid::Uuid, AccountKind), uuid::Uuid>,
+    donors: HashMap<DonorKey, DonorId>,
+    frontier: HashMap<NodeId, Hash>,
+    /// The ledger index the frontier is for (entries posted elsewhere in
+    /// between make it stale: it is then read again).
+    frontier_at: u64,
+    /// The portal's digest of the log so far (saved by [`BulkGiftWriter::finish`]).
+    digest: boai_ledger::LedgerDigest,
+}
+
+/// The right edge of a tree of `size` leaves: the roots of its complete
+/// subtrees, the only stored nodes a later leaf can need as a left sibling.
+fn frontier(size: u64) -> Vec<NodeId> {
+    (0..64u8)
+        .filter(|level| (size >> level) % 2 == 1)
+        .map(|level| NodeId {
+            level,
+            index: (size >> level) - 1,
+        })
+        .collect()
+}
+
+fn to_i64(v: u64) -> StoreResult<i64> {
+    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("index {v} too large")))
+}
+
+/// Takes `n` numbers of a sequence at once; answers the first.
+async fn reserve_in_sequence<C: ConnectionTrait>(conn: &C, name: &str, n: usize) -> StoreResult<i64> {
+    use crate::entities::sequences;
+    let n = i64::try_from(n).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
+    let last = sequences::Entity::update_many()
+        .col_expr(sequences::Column::Value, Expr::col(sequences::Column::Value).add(n))
+        .filter(sequences::Column::Name.eq(name))
+        .exec_with_returning(conn)
+        .await?
+        .pop()
+        .map(|s| s.value)
+        .ok_or_else(|| StoreError::Corrupt(format!("sequence {name} missing")))?;
+    Ok(last - n + 1)
+}
+
+/// Inserts rows in chunks that stay under the parameter limit.
+async fn insert_chunked<C, A>(conn: &C, rows: Vec<A>, columns: usize) -> StoreResult<()>
+where
+    C: ConnectionTrait,
+    A: sea_orm::ActiveModelTrait,
+    <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    let per = (PARAMS_PER_INSERT / columns).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(per).collect();
+        <A::Entity as EntityTrait>::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// A writer for seeding many gifts (nothing else may write meanwhile).
+    pub async fn bulk_gift_writer(&self) -> StoreResult<BulkGiftWriter> {
+        BulkGiftWriter::on(&self.write, true).await
+    }
+}
+
+impl BulkGiftWriter {
+    /// A writer reading what it needs over `conn`.
+    pub(crate) async fn on<C: ConnectionTrait>(conn: &C, seeding: bool) -> StoreResult<BulkGiftWriter> {
+        let city_code = crate::entities::orgs::Entity::find()
+            .filter(crate::entities::orgs::Column::ParentId.is_null())
+            .one(conn)
+            .await?
+            .map(|o| o.code)
+            .unwrap_or_else(|| "BOAI".to_owned());
+        Ok(BulkGiftWriter {
+            seeding,
+            city_code,
+            projects: HashMap::new(),
+            accounts: HashMap::new(),
+            donors: HashMap::new(),
+            frontier: HashMap::new(),
+            frontier_at: 0,
+            digest: boai_ledger::LedgerDigest::default(),
+        })
+    }
+
+    async fn load_lookups<C: ConnectionTrait>(&mut self, conn: &C) -> StoreResult<()> {
+        self.projects = projects::Entity::find()
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, (p.name, p.status)))
+            .collect();
+        self.accounts = accounts::Entity::find()
+            .all(conn)
+            .await?
+            .into_iter()
+            .filter_map(|a| {
+                let kind = AccountKind::ALL.into_iter().find(|k| k.as_str() == a.kind)?;
+                Some(((a.fund_id, kind), a.id))
+            })
+            .collect();
+        Ok(())
+    }
+
+    fn donor_key(&self, store: &Store, d: &DonorForCreate) -> Option<DonorKey> {
+        match d {
+            DonorForCreate::Person {
+                name, phone, id_card, ..
+            } => match (id_card, phone) {
+                (Some(id), _) => Some(DonorKey::IdCard(store.secrets.keyed_hash(id.as_str()))),
+                (None, Some(phone)) => Some(DonorKey::PhoneAndName(
+                    store.secrets.keyed_hash(phone.as_str()),
+                    name.clone(),
+                )),
+                (None, None) => None,
+            },
+            DonorForCreate::Organisation {
+                credit_code: Some(code),
+                ..
+            } => Some(DonorKey::CreditCode(code.as_str().to_owned())),
+            DonorForCreate::Organisation { .. } => None,
+        }
+    }
+
+    /// Writes `batch` (in time order) in one transaction: all of it or,
+    /// if a gift's project is missing or not open, none of it.
+    pub async fn write(&mut self, store: &Store, batch: Vec<BulkGift>) -> StoreResult<Vec<Gift>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let txn = store.write.begin().await?;
+        let gifts = self.write_in(store, &txn, &batch).await?;
+        txn.commit().await.inspect_err(|_| self.forget())?;
+        Ok(gifts)
+    }
+
+    /// Forgets the frontier and digest (after a rolled-back batch: what it
+    /// added to them is gone): both are read again next time.
+    pub(crate) fn forget(&mut self) {
+        self.frontier.clear();
+        self.frontier_at = u64::MAX;
+        self.digest = boai_ledger::LedgerDigest::default();
+        self.donors.clear();
+    }
+
+    /// Writes `batch` inside `txn` (a transaction or a savepoint); on an
+    /// error the caller rolls back and nothing of the batch remains.
+    pub(crate) async fn write_in(
+        &mut self,
+        store: &Store,
+        txn: &DatabaseTransaction,
+        batch: &[BulkGift],
+    ) -> StoreResult<Vec<Gift>> {
+        let written = self.write_rows(store, txn, batch).await;
+        if written.is_err() {
+            self.forget();
+        }
+        written
+    }
+
+    async fn write_rows(
+        &mut self,
+        store: &Store,
+        txn: &DatabaseTransaction,
+        batch: &[BulkGift],
+    ) -> StoreResult<Vec<Gift>> {
+        // Projects open and close, funds are created: look them up anew.
+        self.load_lookups(txn).await?;
+        if !self.seeding {
+            self.donors.clear();
+        }
+        for g in batch {
+            match self.projects.get(&g.input.project_id.0) {
+                None => return Err(StoreError::NotFound),
+                Some((_, status)) if status != ProjectStatus::Open.as_str() => {
+                    let mut errors = FieldErrors::new();
+                    errors.add("project_id", "该项目未在募集中, 不能接收捐赠");
+                    return Err(errors.into());
+                }
+                Some(_) => {}
+            }
+        }
+        let n = batch.len();
+        // Donors first (as record_gift does), remembering which gift made one.
+        let mut donor_ids: Vec<Option<DonorId>> = Vec::with_capacity(n);
+        let mut donor_changes: Vec<Option<AuditChange<'static>>> = Vec::with_capacity(n);
+        for g in batch {
+            let Some(d) = &g.input.donor else {
+                donor_ids.push(None);
+                donor_changes.push(None);
+                continue;
+            };
+            let key = self.donor_key(store, d);
+            if let Some(id) = key.as_ref().and_then(|k| self.donors.get(k)) {
+                donor_ids.push(Some(*id));
+                donor_changes.push(None);
+                continue;
+            }
+            let scoped = store.scoped(g.actor.clone());
+            let (id, change) = scoped.find_or_create_donor(txn, d, g.at).await?;
+            if let Some(k) = key {
+                self.donors.insert(k, id);
+            }
+            donor_ids.push(Some(id));
+            donor_changes.push(change);
+        }
+        let first_certificate = reserve_in_sequence(txn, "certificate", n).await?;
+        let first_seq = reserve_in_sequence(txn, "journal", n).await?;
+        let first_index = u64::try_from(reserve_in_sequence(txn, "ledger", n).await? - 1)
+            .map_err(|_| StoreError::Corrupt("ledger sequence".into()))?;
+        if self.frontier_at != first_index {
+            self.frontier = crate::ledger::read_nodes(txn, &frontier(first_index)).await?;
+        }
+
+        if self.seeding && self.digest.size != first_index {
+            store.fold_into_digest(&mut self.digest, first_index).await?;
+        }
+
+        let mut entry_rows = Vec::with_capacity(n);
+        let mut line_rows = Vec::with_capacity(2 * n);
+        let mut ledger_rows = Vec::with_capacity(n);
+        let mut node_rows = Vec::with_capacity(2 * n);
+        let mut gift_rows = Vec::with_capacity(n);
+        let mut audit_rows = Vec::with_capacity(n + 8);
+        let mut written = Vec::with_capacity(n);
+        let mut balance_moves: HashMap<uuid::Uuid, i64> = HashMap::new();
+        let mut raised: HashMap<uuid::Uuid, (i64, DateTime<Utc>)> = HashMap::new();
+
+        for (i, (g, (donor_id, donor_change))) in batch.iter().zip(donor_ids.into_iter().zip(donor_changes)).enumerate()
+        {
+            let input = &g.input;
+            let project_id = input.project_id;
+            let received_on = input.received_on.unwrap_or_else(|| china_date(g.at));
+            let certificate_no = format!(
+                "{}-{}-{:07}",
+                self.city_code,
+                received_on.format("%Y"),
+                first_certificate + i as i64
+            );
+            let plan = match &input.goods {
+                Some(_) => funds::goods_in(project_id, input.amount),
+                None => funds::gift(project_id, input.amount),
+            }
+            .map_err(|e| funds_error(e, "amount_fen"))?;
+            plan.check_balanced().map_err(|e| funds_error(e, "amount_fen"))?;
+            let gift_id = GiftId::new();
+            let donor = input.donor.as_ref();
+            let public_donor = public_name(
+                donor.map(DonorForCreate::kind),
+                donor.map(DonorForCreate::name),
+                donor.is_some_and(|d| d.public()),
+            );
+            let commitment_salt = hex::encode(rand::random::<[u8; 16]>());
+            let commitment = boai_ledger::commitment(
+                &certificate_no,
+                donor.map(DonorForCreate::name).unwrap_or(""),
+                &commitment_salt,
+            );
+            let seq = first_seq + i as i64;
+            let index = first_index + i as u64;
+            let entry_id = JournalEntryId::new();
+            let entry = JournalEntry {
+                id: entry_id,
+                seq,
+                at: g.at,
+                kind: plan.kind,
+                project_id: plan.project,
+                amount: plan.amount,
+                reverses_id: None,
+                gift_id: Some(gift_id.0),
+                counterparty: None,
+                memo: None,
+                decision_ref: None,
+                ledger_index: Some(to_i64(index)?),
+            };
+            entry_rows.push(journal_entries::ActiveModel {
+                id: Set(entry_id.0),
+                seq: Set(seq),
+                at: Set(g.at),
+                kind: Set(plan.kind.as_str().to_owned()),
+                project_id: Set(plan.project.0),
+                amount_fen: Set(plan.amount.0),
+                reverses_id: Set(None),
+                gift_id: Set(Some(gift_id.0)),
+                counterparty: Set(None),
+                memo: Set(None),
+                decision_ref: Set(None),
+                org_id: Set(g.actor.org_id.0),
+                created_by: Set(g.actor.username.clone()),
+                ledger_index: Set(Some(to_i64(index)?)),
+            });
+            for (line_no, line) in plan.lines.iter().enumerate() {
+                let account = *self.accounts.get(&(line.fund.0, line.account)).ok_or_else(|| {
+                    StoreError::Corrupt(format!("fund {} has no {} account", line.fund, line.account.as_str()))
+                })?;
+                *balance_moves.entry(account).or_default() += line.balance_delta();
+                line_rows.push(journal_lines::ActiveModel {
+                    entry_id: Set(entry_id.0),
+                    line_no: Set(i32::try_from(line_no).unwrap_or(i32::MAX)),
+                    account_id: Set(account),
+                    debit_fen: Set(line.debit.0),
+                    credit_fen: Set(line.credit.0),
+                });
+            }
+            let net = net_deltas(&plan.lines);
+            for (fund, delta) in &net {
+                let (r, _, _, _) = funds::totals_delta(plan.kind, None, *delta);
+                let slot = raised.entry(fund.0).or_insert((0, g.at));
+                slot.0 += r;
+                slot.1 = g.at;
+            }
+            let meta = EntryMeta {
+                gift_id: Some(gift_id.0),
+                public_donor: Some(public_donor.clone()),
+                commitment: Some(commitment),
+                ..EntryMeta::default()
+            };
+            let public = ledger_entry_for(&entry, &net, &meta);
+            if self.seeding {
+                self.digest
+                    .add(&public)
+                    .map_err(|e| StoreError::Corrupt(format!("ledger digest: {e}")))?;
+            }
+            let body = public
+                .to_canonical()
+                .map_err(|e| StoreError::Corrupt(format!("ledger entry: {e}")))?;
+            let leaf = tree::leaf_hash(&body);
+            let siblings: Vec<Hash> = tree::left_siblings(index)
+                .iter()
+                .map(|id| {
+                    self.frontier
+                        .get(id)
+                        .copied()
+                        .ok_or_else(|| StoreError::Corrupt(format!("ledger: node {id:?} missing")))
+                })
+                .collect::<StoreResult<_>>()?;
+            for (id, hash) in tree::appended(index, leaf, &siblings).map_err(|e| StoreError::Corrupt(e.to_string()))? {
+                self.frontier.insert(id, hash);
+                node_rows.push(ledger_nodes::ActiveModel {
+                    level: Set(i16::from(id.level)),
+                    idx: Set(to_i64(id.index)?),
+                    hash: Set(hash.0.to_vec()),
+                });
+            }
+            ledger_rows.push(ledger_entries::ActiveModel {
+                idx: Set(to_i64(index)?),
+                journal_id: Set(entry_id.0),
+                body: Set(body),
+            });
+            let goods = input.goods.as_ref();
+            gift_rows.push(gifts::ActiveModel {
+                id: Set(gift_id.0),
+                certificate_no: Set(certificate_no.clone()),
+                donor_id: Set(donor_id.map(|d| d.0)),
+                project_id: Set(project_id.0),
+                org_id: Set(g.actor.org_id.0),
+                channel: Set(input.channel.as_str().to_owned()),
+                amount_fen: Set(input.amount.0),
+                status: Set(GiftStatus::Confirmed.as_str().to_owned()),
+                refunded_fen: Set(0),
+                goods_item: Set(goods.map(|g| g.item.clone())),
+                goods_quantity: Set(goods.map(|g| g.quantity)),
+                goods_unit: Set(goods.map(|g| g.unit.clone())),
+                goods_lot: Set(goods.and_then(|g| g.lot.clone())),
+                goods_expires_on: Set(goods.and_then(|g| g.expires_on)),
+                received_on: Set(received_on),
+                note: Set(input.note.clone()),
+                journal_entry_id: Set(entry_id.0),
+                ledger_index: Set(Some(to_i64(index)?)),
+                commitment_salt: Set(Some(commitment_salt)),
+                created_by: Set(g.actor.username.clone()),
+                created_at: Set(g.at),
+            });
+            let gift = Gift {
+                id: gift_id,
+                certificate_no,
+                donor_id,
+                donor_kind: donor.map(DonorForCreate::kind),
+                donor_name: donor.map(|d| d.name().to_owned()),
+                public_name: public_donor,
+                project_id,
+                project_name: self
+                    .projects
+                    .get(&project_id.0)
+                    .map(|p| p.0.clone())
+                    .unwrap_or_default(),
+                org_id: g.actor.org_id,
+                channel: input.channel,
+                amount: input.amount,
+                status: GiftStatus::Confirmed,
+                refunded: Fen::ZERO,
+                goods: input.goods.clone(),
+                received_on,
+                note: input.note.clone(),
+                journal_entry_id: entry_id,
+                ledger_index: Some(to_i64(index)?),
+                created_by: g.actor.username.clone(),
+                created_at: g.at,
+            };
+            if let Some(change) = donor_change {
+                audit_rows.push((&g.actor, g.at, change));
+            }
+            audit_rows.push((
+                &g.actor,
+                g.at,
+                AuditChange {
+                    action: AuditAction::Create,
+                    entity: "gift",
+                    entity_id: gift.id.to_string(),
+                    org_id: gift.org_id,
+                    before: None,
+                    after: Some(gift_audit(&gift)),
+                },
+            ));
+            written.push(gift);
+        }
+        // Only the right edge of the tree is ever a left sibling again.
+        let next = first_index + n as u64;
+        let keep = frontier(next);
+        self.frontier.retain(|id, _| keep.contains(id));
+        self.frontier_at = next;
+
+        insert_chunked(txn, entry_rows, 14).await?;
+        insert_chunked(txn, line_rows, 5).await?;
+        insert_chunked(txn, ledger_rows, 3).await?;
+        insert_chunked(txn, node_rows, 3).await?;
+        insert_chunked(txn, gift_rows, 21).await?;
+        let mut moves: Vec<(uuid::Uuid, i64)> = balance_moves.into_iter().collect();
+        moves.sort();
+        for (account, delta) in moves {
+            if delta < 0 {
+                return Err(StoreError::Corrupt("a gift cannot lower a balance".into()));
+            }
+            accounts::Entity::update_many()
+                .col_expr(
+                    accounts::Column::BalanceFen,
+                    Expr::col(accounts::Column::BalanceFen).add(delta),
+                )
+                .filter(accounts::Column::Id.eq(account))
+                .exec(txn)
+                .await?;
+        }
+        let mut projects_moved: Vec<_> = raised.into_iter().collect();
+        projects_moved.sort_by_key(|(id, _)| *id);
+        for (project, (amount, at)) in projects_moved {
+            projects::Entity::update_many()
+                .col_expr(
+                    projects::Column::RaisedFen,
+                    Expr::col(projects::Column::RaisedFen).add(amount),
+                )
+                .col_expr(projects::Column::UpdatedAt, Expr::value(at))
+                .filter(projects::Column::Id.eq(project))
+                .exec(txn)
+                .await?;
+        }
+        append_many_by(txn, audit_rows).await?;
+        Ok(written)
+    }
+
+    /// Folds in whatever was posted after the last batch and keeps the
+    /// digest for the portal.
+    pub async fn finish(mut self, store: &Store) -> StoreResult<()> {
+        let size = store.ledger_size().await?;
+        store.fold_into_digest(&mut self.digest, size).await?;
+        crate::ledger::save_digest(&store.write, &self.digest).await
+    }
+}
