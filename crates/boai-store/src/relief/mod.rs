@@ -418,7 +418,7 @@ impl Store {
         for (doc, a) in &app.documents {
             let sha = files
                 .put(&a.bytes)
-                .map_err(|e| StoreError::Corrupt(format!("attachment store: {e}")))?;
+                .map_err(|e| StoreError::io("attachment store", e))?;
             stored.push((
                 doc.clone(),
                 a.name.clone(),
