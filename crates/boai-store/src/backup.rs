@@ -182,7 +182,9 @@ where
         batch.push(model.into_active_model());
         n += 1;
         if batch.len() == BATCH {
-            E::insert_many(std::mem::take(&mut batch)).exec_without_returning(txn).await?;
+            E::insert_many(std::mem::take(&mut batch))
+                .exec_without_returning(txn)
+                .await?;
             progress(n);
         }
     }

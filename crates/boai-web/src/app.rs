@@ -18,7 +18,6 @@ use axum::Router;
 use boai_store::accounts::{LockoutPolicy, SessionPolicy};
 use boai_store::Store;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};

@@ -210,7 +210,9 @@ impl IntoResponse for PageError {
                 let retry = err.retry_after();
                 let mut response = (status, crate::pages::error_page(status.as_u16(), title)).into_response();
                 if let Some(secs) = retry {
-                    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
                 }
                 response
             }

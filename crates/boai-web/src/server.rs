@@ -20,7 +20,6 @@ use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use http_body::Body as _;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
@@ -93,26 +92,28 @@ fn request_timeout() -> Response {
 
 /// Wraps every request body in a deadline and answers 408 when it was missed.
 pub(crate) fn with_body_deadline(router: Router, limit: Duration) -> Router {
-    router.layer(axum::middleware::from_fn(move |request: Request, next: axum::middleware::Next| {
-        let expired = Arc::new(AtomicBool::new(false));
-        let deadline = Box::pin(tokio::time::sleep(limit));
-        let flag = expired.clone();
-        let request = request.map(|inner| {
-            Body::new(DeadlineBody {
-                inner,
-                deadline,
-                expired: flag,
-            })
-        });
-        async move {
-            let response = next.run(request).await;
-            if expired.load(Ordering::Relaxed) {
-                tracing::info!("request body too slow: 408");
-                return request_timeout();
+    router.layer(axum::middleware::from_fn(
+        move |request: Request, next: axum::middleware::Next| {
+            let expired = Arc::new(AtomicBool::new(false));
+            let deadline = Box::pin(tokio::time::sleep(limit));
+            let flag = expired.clone();
+            let request = request.map(|inner| {
+                Body::new(DeadlineBody {
+                    inner,
+                    deadline,
+                    expired: flag,
+                })
+            });
+            async move {
+                let response = next.run(request).await;
+                if expired.load(Ordering::Relaxed) {
+                    tracing::info!("request body too slow: 408");
+                    return request_timeout();
+                }
+                response
             }
-            response
-        }
-    }))
+        },
+    ))
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves.
@@ -139,10 +140,11 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = tower::ServiceExt::map_request(router.clone(), move |mut request: Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
-            request.map(Body::new)
-        });
+        let service =
+            tower::ServiceExt::map_request(router.clone(), move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
+                request.map(Body::new)
+            });
         let mut stop = stop_rx.clone();
         let done = done_rx.clone();
         tokio::spawn(async move {
@@ -151,7 +153,8 @@ pub(crate) async fn serve(
                 .http1()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_read_timeout);
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+            let connection =
+                builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
             let mut connection = std::pin::pin!(connection);
             loop {
                 tokio::select! {

@@ -194,7 +194,9 @@ pub async fn backup(settings: &Settings, out: &Path) -> anyhow::Result<ExitCode>
     let bar = spinner("reading the database");
     let created_at = chrono::Utc::now();
     let tables = store
-        .export_tables(&db_dir, &mut |table, rows| bar.set_message(format!("read {table}: {rows} rows")))
+        .export_tables(&db_dir, &mut |table, rows| {
+            bar.set_message(format!("read {table}: {rows} rows"))
+        })
         .await?;
     bar.finish_and_clear();
     store.close().await;
@@ -217,7 +219,12 @@ pub async fn backup(settings: &Settings, out: &Path) -> anyhow::Result<ExitCode>
         format: FORMAT.to_owned(),
         format_version: FORMAT_VERSION,
         boai_version: env!("CARGO_PKG_VERSION").to_owned(),
-        backend: if url.starts_with("sqlite") { "sqlite" } else { "postgres" }.to_owned(),
+        backend: if url.starts_with("sqlite") {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+        .to_owned(),
         created_at,
         schema_version,
         tables,
@@ -323,7 +330,10 @@ fn unpack(archive: &Path, near: &Path) -> anyhow::Result<Unpacked> {
         let got = seen
             .get(name)
             .with_context(|| format!("member {name} is missing from the archive"))?;
-        ensure!(got == want, "member {name} does not match its checksum: the archive is damaged");
+        ensure!(
+            got == want,
+            "member {name} does not match its checksum: the archive is damaged"
+        );
     }
     if let Some(extra) = seen.keys().find(|name| !manifest.files.contains_key(*name)) {
         bail!("member {extra} is not in the manifest");
@@ -384,7 +394,10 @@ pub async fn restore(settings: &Settings, archive: &Path) -> anyhow::Result<Exit
         .await
         .context("cannot open the database")?;
     if !store.is_empty_for_restore().await? {
-        eprintln!("boai: the database at {url_shown} is not empty; restore only into an empty one", url_shown = redact(&url));
+        eprintln!(
+            "boai: the database at {url_shown} is not empty; restore only into an empty one",
+            url_shown = redact(&url)
+        );
         return Ok(ExitCode::from(1));
     }
     store.migrate().await.context("migrations failed")?;
@@ -424,8 +437,7 @@ pub async fn restore(settings: &Settings, archive: &Path) -> anyhow::Result<Exit
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        std::fs::copy(work.path().join(name), &target)
-            .with_context(|| format!("cannot write {}", target.display()))?;
+        std::fs::copy(work.path().join(name), &target).with_context(|| format!("cannot write {}", target.display()))?;
     }
     drop(work);
     let rows: u64 = counts.iter().map(|t| t.rows).sum();

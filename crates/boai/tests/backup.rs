@@ -83,8 +83,10 @@ async fn backup_under_load_restores_a_consistent_copy() -> anyhow::Result<()> {
         client
             .post(server.url("/api/v1/donations"))
             .bearer_auth(&tok)
-            .json(&serde_json::json!({"project_id": project, "amount_fen": amount, "channel": "cash",
-                "donor": {"kind": "person", "name": "备份前"}}))
+            .json(
+                &serde_json::json!({"project_id": project, "amount_fen": amount, "channel": "cash",
+                "donor": {"kind": "person", "name": "备份前"}}),
+            )
             .send()
     };
     let before: serde_json::Value = gift(424_242).await?.error_for_status()?.json().await?;
@@ -105,8 +107,10 @@ async fn backup_under_load_restores_a_consistent_copy() -> anyhow::Result<()> {
                 let res = client
                     .post(format!("{base}/api/v1/donations"))
                     .bearer_auth(&tok)
-                    .json(&serde_json::json!({"project_id": project, "amount_fen": 1_000 * (c + 1) + i,
-                        "channel": "bank_transfer", "donor": null}))
+                    .json(
+                        &serde_json::json!({"project_id": project, "amount_fen": 1_000 * (c + 1) + i,
+                        "channel": "bank_transfer", "donor": null}),
+                    )
                     .send()
                     .await;
                 if matches!(res, Ok(r) if r.status() == 201) {
@@ -119,7 +123,16 @@ async fn backup_under_load_restores_a_consistent_copy() -> anyhow::Result<()> {
     let during_start = posted.load(Ordering::Relaxed);
     let archive = dir.path().join("boai-backup.tar.gz");
     let archive_s = archive.to_string_lossy().into_owned();
-    let out = boai(&["backup", "--out", &archive_s, "--database-url", &url, "--data-dir", &data]).await?;
+    let out = boai(&[
+        "backup",
+        "--out",
+        &archive_s,
+        "--database-url",
+        &url,
+        "--data-dir",
+        &data,
+    ])
+    .await?;
     let during_end = posted.load(Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);
     for task in load {
@@ -136,7 +149,12 @@ async fn backup_under_load_restores_a_consistent_copy() -> anyhow::Result<()> {
     assert_eq!(manifest["format"], "boai-backup");
     let tables = manifest["tables"].as_array().context("no tables")?.clone();
     let files = manifest["files"].as_object().context("no files")?;
-    for needed in ["data/secrets.json", "data/ledger.key", "db/gifts.jsonl", "db/ledger_nodes.jsonl"] {
+    for needed in [
+        "data/secrets.json",
+        "data/ledger.key",
+        "db/gifts.jsonl",
+        "db/ledger_nodes.jsonl",
+    ] {
         assert!(files.contains_key(needed), "{needed} missing from {files:?}");
     }
 
@@ -179,7 +197,12 @@ async fn backup_under_load_restores_a_consistent_copy() -> anyhow::Result<()> {
     assert_eq!(again["ledger_index"], before["ledger_index"]);
     let key2 = client.get(server.url("/ledger/key")).send().await?.text().await?;
     assert_eq!(key2.trim(), key.trim(), "the restored server signs with another key");
-    let checkpoint = client.get(server.url("/ledger/checkpoint")).send().await?.text().await?;
+    let checkpoint = client
+        .get(server.url("/ledger/checkpoint"))
+        .send()
+        .await?
+        .text()
+        .await?;
     let verifier = boai_ledger::VerifierKey::parse(key.trim())?;
     let opened = verifier.open(checkpoint.as_bytes())?;
     let gifts_rows = tables

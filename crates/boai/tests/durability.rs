@@ -262,7 +262,11 @@ async fn kill_during_bank_import_is_all_or_nothing() -> anyhow::Result<()> {
     let statement = |round: usize| {
         let mut csv = String::from("记账日期,交易金额,对方户名,附言,流水号\r\n");
         for i in 0..LINES {
-            csv.push_str(&format!("20250105,{}.{:02},汇款人{i},捐款,K{round}-{i:05}\r\n", 10 + i % 90, i % 100));
+            csv.push_str(&format!(
+                "20250105,{}.{:02},汇款人{i},捐款,K{round}-{i:05}\r\n",
+                10 + i % 90,
+                i % 100
+            ));
         }
         csv.into_bytes()
     };
@@ -310,7 +314,10 @@ async fn kill_during_bank_import_is_all_or_nothing() -> anyhow::Result<()> {
         let answered = matches!(request.await?, Ok(r) if r.status() == 200);
         let n = lines_of_round(&db, round).await?;
         eprintln!("kill {round} at {at:?} of {took:?}: {n} of {LINES} lines, answered: {answered}");
-        assert!(n == 0 || n == LINES as i64, "kill {round}: {n} of {LINES} lines were left");
+        assert!(
+            n == 0 || n == LINES as i64,
+            "kill {round}: {n} of {LINES} lines were left"
+        );
         if answered {
             assert_eq!(n, LINES as i64, "an answered import is not all there");
         }
