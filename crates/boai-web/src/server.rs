@@ -156,22 +156,18 @@ pub(crate) async fn serve(
             let connection =
                 builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
             let mut connection = std::pin::pin!(connection);
-            loop {
-                tokio::select! {
-                    result = connection.as_mut() => {
-                        if let Err(e) = result {
-                            tracing::debug!(error = %e, "connection ended");
-                        }
-                        break;
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "connection ended");
                     }
-                    changed = stop.changed() => {
-                        if changed.is_ok() {
-                            connection.as_mut().graceful_shutdown();
-                        }
-                        // Either way, wait for the connection to finish.
-                        let _ = connection.as_mut().await;
-                        break;
+                }
+                changed = stop.changed() => {
+                    if changed.is_ok() {
+                        connection.as_mut().graceful_shutdown();
                     }
+                    // Either way, wait for the connection to finish.
+                    let _ = connection.as_mut().await;
                 }
             }
             drop(done);

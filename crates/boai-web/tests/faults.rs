@@ -91,23 +91,24 @@ async fn assert_whole(
         .await?
         .json()
         .await?;
-    let total = list["total"].as_u64().unwrap_or_default();
-    let acked = gifts_before + acknowledged.len() as u64;
-    assert!(
-        (acked..=acked + unknown).contains(&total),
-        "{total} gifts, {acked} acknowledged (+ at most {unknown} unknown)"
-    );
     for (id, fen) in acknowledged {
         let gift: Value = c
             .get(app.url(&format!("/api/v1/donations/{id}")))
             .bearer_auth(token)
             .send()
             .await?
-            .error_for_status()?
+            .error_for_status()
+            .map_err(|e| anyhow::anyhow!("acknowledged gift {id} ({fen} fen) is missing: {e}"))?
             .json()
             .await?;
         assert_eq!(gift["amount_fen"].as_i64(), Some(*fen));
     }
+    let total = list["total"].as_u64().unwrap_or_default();
+    let acked = gifts_before + acknowledged.len() as u64;
+    assert!(
+        (acked..=acked + unknown).contains(&total),
+        "{total} gifts, {acked} acknowledged (+ at most {unknown} unknown)"
+    );
     let trial: Value = c
         .get(app.url("/api/v1/funds/trial-balance"))
         .bearer_auth(token)
