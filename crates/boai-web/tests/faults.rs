@@ -297,12 +297,7 @@ fn fill(path: &std::path::Path) -> anyhow::Result<()> {
         }
     }
     // Then the last few bytes.
-    loop {
-        match file.write(&[0u8]) {
-            Ok(1) => {}
-            _ => break,
-        }
-    }
+    while let Ok(1) = file.write(&[0u8]) {}
     let _ = file.sync_all();
     Ok(())
 }
