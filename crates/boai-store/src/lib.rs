@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 mod db;
 pub mod demo;
 mod entities;

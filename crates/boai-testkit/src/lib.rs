@@ -75,6 +75,15 @@ impl TestDb {
         }
     }
 
+    /// A database at a SQLite URL whose folder the caller owns (e.g. a
+    /// small tmpfs).
+    pub fn at(url: &str) -> TestDb {
+        TestDb {
+            url: url.to_owned(),
+            _dir: None,
+        }
+    }
+
     /// A raw connection, for tests that tamper with the database behind the
     /// application's back.
     pub async fn raw(&self) -> anyhow::Result<DatabaseConnection> {
@@ -133,6 +142,20 @@ impl TestApp {
 
     pub async fn with_config(config: WebConfig) -> anyhow::Result<TestApp> {
         let (store, clock, db) = demo_store().await?;
+        Self::serving(store, clock, db, config).await
+    }
+
+    /// The demo city in the database at `url` (see [`TestDb::at`]).
+    pub async fn demo_at(url: &str, config: WebConfig) -> anyhow::Result<TestApp> {
+        let db = TestDb::at(url);
+        let clock = FixedClock::at(chrono::Utc::now());
+        let store = Store::connect(&db.url, Arc::new(clock.clone())).await?;
+        store.migrate().await?;
+        boai_store::demo::seed(&store, PASSWORD, DEMO_GIFTS, |_, _| {}).await?;
+        Self::serving(store, clock, db, config).await
+    }
+
+    async fn serving(store: Store, clock: FixedClock, db: TestDb, config: WebConfig) -> anyhow::Result<TestApp> {
         let state = AppState::new(store.clone(), config);
         state.set_ready();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -18,7 +18,6 @@ use axum::Router;
 use boai_store::accounts::{LockoutPolicy, SessionPolicy};
 use boai_store::Store;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use std::net::SocketAddr;
 use std::ops::Deref;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
@@ -51,6 +50,10 @@ pub struct WebConfig {
     /// Where relief applications' attachments are kept (the data folder's
     /// `relief-files`); `None` uses a fresh temporary folder (tests).
     pub relief_files: Option<std::path::PathBuf>,
+    /// A client must send a request's headers within this (else the connection closes).
+    pub header_read_timeout: std::time::Duration,
+    /// A request's whole body must arrive within this of its start (else 408).
+    pub body_read_timeout: std::time::Duration,
 }
 
 impl Default for WebConfig {
@@ -70,6 +73,8 @@ impl Default for WebConfig {
             ledger_witness: None,
             disclosure_rules: boai_domain::transparency::DisclosureRules::default(),
             relief_files: None,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_read_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -390,10 +395,9 @@ pub async fn serve(
         state.payments.set_local_addr(addr);
     }
     let sweeper = tokio::spawn(crate::fundraising::payments::sweep(state.clone()));
-    let app = build_router(state);
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let (header_timeout, body_timeout) = (state.config.header_read_timeout, state.config.body_read_timeout);
+    let app = crate::server::with_body_deadline(build_router(state), body_timeout);
+    let served = crate::server::serve(listener, app, header_timeout, shutdown).await;
     signer.abort();
     sweeper.abort();
     served

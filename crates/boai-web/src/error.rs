@@ -34,6 +34,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("service unavailable")]
     Unavailable(#[source] Option<StoreError>),
+    /// The disk (or the database) is full: writes are refused, reads work.
+    #[error("insufficient storage")]
+    InsufficientStorage(#[source] StoreError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -64,7 +67,22 @@ impl ApiError {
                 "unavailable",
                 "服务暂不可用, 请稍后再试",
             ),
+            ApiError::InsufficientStorage(_) => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                "insufficient-storage",
+                "存储空间不足, 暂时无法保存",
+            ),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "服务器内部错误"),
+        }
+    }
+
+    /// Seconds a client should wait before trying again, where that helps.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::TooManyRequests { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            ApiError::InsufficientStorage(_) => Some(FULL_RETRY_AFTER_SECS),
+            _ => None,
         }
     }
 
@@ -76,6 +94,12 @@ impl ApiError {
         }
     }
 }
+
+/// Retry-After of a 503: the database is away (a dropped connection, a
+/// lock held too long); the pools reconnect by themselves.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+/// Retry-After of a 507: someone has to free space first.
+pub const FULL_RETRY_AFTER_SECS: u64 = 60;
 
 /// The stable `type` URI of a problem.
 pub fn problem_type(slug: &str) -> String {
@@ -89,6 +113,7 @@ impl From<StoreError> for ApiError {
             StoreError::Forbidden => ApiError::Forbidden("您的角色无权执行此操作"),
             StoreError::Invalid(errors) => ApiError::Validation(errors),
             StoreError::Conflict(why) => ApiError::Conflict(why),
+            err @ StoreError::Unavailable(_) if err.is_storage_full() => ApiError::InsufficientStorage(err),
             err @ StoreError::Unavailable(_) => ApiError::Unavailable(Some(err)),
             StoreError::Corrupt(why) => ApiError::Internal(why),
         }
@@ -124,10 +149,8 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let ApiError::TooManyRequests { retry_after_secs } = self {
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(1).to_string()) {
-                headers.insert(header::RETRY_AFTER, v);
-            }
+        if let Some(secs) = self.retry_after() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -184,15 +207,12 @@ impl IntoResponse for PageError {
                 if status.is_server_error() {
                     tracing::error!(error = ?anyhow::Error::new(self_chain(&err)), "page failed");
                 }
-                let retry = match err {
-                    ApiError::TooManyRequests { retry_after_secs } => Some(retry_after_secs.max(1)),
-                    _ => None,
-                };
+                let retry = err.retry_after();
                 let mut response = (status, crate::pages::error_page(status.as_u16(), title)).into_response();
                 if let Some(secs) = retry {
-                    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                        response.headers_mut().insert(header::RETRY_AFTER, v);
-                    }
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
                 }
                 response
             }

@@ -21,6 +21,7 @@ mod orgs;
 mod pages;
 pub mod rate_limit;
 mod relief;
+mod server;
 mod transparency;
 mod users;
 

@@ -1,6 +1,7 @@
 //! `boai`: the command line. Parsing and wiring only; everything it does is
 //! a call into the store or the web crate.
 
+mod backup;
 mod bench;
 mod ledger;
 mod settings;
@@ -98,6 +99,25 @@ enum Command {
     Ledger {
         #[command(subcommand)]
         command: LedgerCommand,
+    },
+    /// Online, consistent backup of the database and the data folder into one archive.
+    Backup {
+        /// The archive to write (tar.gz).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Restore a backup into an empty database and data folder.
+    Restore {
+        /// The archive `boai backup` wrote.
+        file: PathBuf,
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Audit-trail commands.
     Audit {
@@ -328,6 +348,32 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
             }
             let store = open(settings).await?;
             ledger::check(&store, settings).await
+        }
+        Command::Backup {
+            out,
+            database_url,
+            data_dir,
+        } => {
+            if let Some(url) = database_url {
+                settings.database_url = Some(url);
+            }
+            if let Some(dir) = data_dir {
+                settings.data_dir = dir;
+            }
+            backup::backup(settings, &out).await
+        }
+        Command::Restore {
+            file,
+            database_url,
+            data_dir,
+        } => {
+            if let Some(url) = database_url {
+                settings.database_url = Some(url);
+            }
+            if let Some(dir) = data_dir {
+                settings.data_dir = dir;
+            }
+            backup::restore(settings, &file).await
         }
         Command::PrintConfig => Ok(ExitCode::SUCCESS),
     }

@@ -6,6 +6,10 @@
 //! (journal ↔ ledger ↔ stored tree ↔ the data folder's witness checkpoint)
 //! must pass. Runs on the backend `BOAI_TEST_DATABASE` names, bounded in time
 //! (three rounds of about two seconds of load each).
+//!
+//! A bank statement import killed at random moments is all or nothing: after
+//! each kill its lines are either all there or none is, and the audit chain
+//! and the ledger still check.
 
 use anyhow::Context;
 use boai_testkit::TestDb;
@@ -220,5 +224,126 @@ async fn kill_under_load_loses_no_acknowledged_gift() -> anyhow::Result<()> {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    Ok(())
+}
+
+/// Lines with this round's reference prefix.
+async fn lines_of_round(db: &TestDb, round: usize) -> anyhow::Result<i64> {
+    use sea_orm::ConnectionTrait;
+    let conn = db.raw().await?;
+    let row = conn
+        .query_one(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM bank_statement_lines WHERE reference LIKE 'K{round}-%'"),
+        ))
+        .await?
+        .context("no count")?;
+    let n: i64 = row.try_get("", "n")?;
+    conn.close().await?;
+    Ok(n)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_during_bank_import_is_all_or_nothing() -> anyhow::Result<()> {
+    const LINES: usize = 4_000;
+    const KILLS: usize = 4;
+    let db = TestDb::fresh().await?;
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().to_string_lossy().into_owned();
+    let url = db.url.clone();
+    let out = boai(
+        ["demo", "--gifts", "20", "--database-url", &url, "--data-dir", &data]
+            .map(String::from)
+            .to_vec(),
+    )
+    .await?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A large statement (signed-amount CSV layout), references unique per round.
+    let statement = |round: usize| {
+        let mut csv = String::from("记账日期,交易金额,对方户名,附言,流水号\r\n");
+        for i in 0..LINES {
+            csv.push_str(&format!(
+                "20250105,{}.{:02},汇款人{i},捐款,K{round}-{i:05}\r\n",
+                10 + i % 90,
+                i % 100
+            ));
+        }
+        csv.into_bytes()
+    };
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
+    let import = |base: String, token: String, body: Vec<u8>| {
+        let client = client.clone();
+        async move {
+            client
+                .post(format!("{base}/api/v1/giving/bank/statements"))
+                .bearer_auth(token)
+                .header("content-type", "text/csv")
+                .body(body)
+                .send()
+                .await
+        }
+    };
+
+    // Round 0 runs to the end: how long an import takes.
+    let server = start_server(&url, &data, &client).await?;
+    let tok = token(&client, &server.base).await?;
+    let started = Instant::now();
+    let res = import(server.base.clone(), tok, statement(0)).await?;
+    let took = started.elapsed();
+    assert_eq!(res.status(), 200, "{}", res.text().await?);
+    drop(server);
+    assert_eq!(lines_of_round(&db, 0).await?, LINES as i64);
+
+    // Then kills at pseudo-random moments inside that time.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    let mut seed = u64::from(std::process::id()) ^ u64::from(nanos) ^ 0x9e37_79b9;
+    let mut outcomes = Vec::new();
+    for round in 1..=KILLS {
+        let mut server = start_server(&url, &data, &client).await?;
+        let tok = token(&client, &server.base).await?;
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let fraction = 0.1 + 0.8 * ((seed >> 33) as f64 / (1u64 << 31) as f64);
+        let at = took.mul_f64(fraction);
+        let request = tokio::spawn(import(server.base.clone(), tok, statement(round)));
+        tokio::time::sleep(at).await;
+        server.child.kill()?;
+        server.child.wait()?;
+        let answered = matches!(request.await?, Ok(r) if r.status() == 200);
+        let n = lines_of_round(&db, round).await?;
+        eprintln!("kill {round} at {at:?} of {took:?}: {n} of {LINES} lines, answered: {answered}");
+        assert!(
+            n == 0 || n == LINES as i64,
+            "kill {round}: {n} of {LINES} lines were left"
+        );
+        if answered {
+            assert_eq!(n, LINES as i64, "an answered import is not all there");
+        }
+        outcomes.push(n);
+    }
+    assert!(outcomes.contains(&0), "no kill hit an import in flight: {outcomes:?}");
+
+    // The books, the ledger and the audit chain hold after all that.
+    for check in [
+        vec!["ledger", "check", "--database-url", &url, "--data-dir", &data],
+        vec!["audit", "verify", "--database-url", &url],
+    ] {
+        let out = boai(check.iter().map(|s| s.to_string()).collect()).await?;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{check:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // And a restarted server imports again.
+    let server = start_server(&url, &data, &client).await?;
+    let tok = token(&client, &server.base).await?;
+    let res = import(server.base.clone(), tok, statement(KILLS + 1)).await?;
+    assert_eq!(res.status(), 200);
+    assert_eq!(lines_of_round(&db, KILLS + 1).await?, LINES as i64);
     Ok(())
 }

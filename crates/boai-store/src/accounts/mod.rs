@@ -270,11 +270,16 @@ impl Store {
             return Ok(None);
         }
         if now - session.last_seen_at > Duration::seconds(30) {
-            sessions::Entity::update_many()
+            // Best effort: a full disk or a locked database must not turn
+            // every signed-in read into an error.
+            if let Err(e) = sessions::Entity::update_many()
                 .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
                 .filter(sessions::Column::Id.eq(secret_hash))
                 .exec(&self.write)
-                .await?;
+                .await
+            {
+                tracing::warn!(error = %e, "could not note a session's last use");
+            }
         }
         let actor = self.actor_for(&user, ip).await?;
         Ok(Some(SessionInfo {
@@ -365,11 +370,15 @@ impl Store {
             return Ok(None);
         }
         if token.last_used_at.is_none_or(|at| now - at > Duration::seconds(60)) {
-            api_tokens::Entity::update_many()
+            // Best effort, as for sessions.
+            if let Err(e) = api_tokens::Entity::update_many()
                 .col_expr(api_tokens::Column::LastUsedAt, Expr::value(now))
                 .filter(api_tokens::Column::Id.eq(token.id))
                 .exec(&self.write)
-                .await?;
+                .await
+            {
+                tracing::warn!(error = %e, "could not note a token's last use");
+            }
         }
         let access = to_token(token).access;
         Ok(Some((self.actor_for(&user, ip).await?, access)))

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// Facts about the installation, such as whether the demo was seeded.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "app_meta")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

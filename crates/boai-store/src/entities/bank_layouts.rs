@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A statement layout staff saved (the column mapping as JSON).
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "bank_layouts")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

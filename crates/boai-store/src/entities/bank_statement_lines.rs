@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// One line of an imported bank statement, keyed by its 流水号.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "bank_statement_lines")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

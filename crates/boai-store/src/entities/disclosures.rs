@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A published disclosure (信息公开), with its attachment if any.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "disclosures")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A visit to a (major) donor, with an optional follow-up date.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "donor_visits")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

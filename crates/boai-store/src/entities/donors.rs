@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 /// A donor. Phone and ID number are stored encrypted (`*_enc`), searchable by
 /// keyed hash (`*_hash`) and shown masked (`*_masked`).
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "donors")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

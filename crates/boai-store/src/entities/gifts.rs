@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A gift of money or goods.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "gifts")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

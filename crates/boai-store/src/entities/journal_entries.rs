@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// One balanced journal entry. Never updated except to record its ledger index.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "journal_entries")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A signed checkpoint, by tree size.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "ledger_checkpoints")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

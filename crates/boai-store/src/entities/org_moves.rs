@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A unit moved from one branch to another.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "org_moves")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A grassroots unit's particulars (one row per organisation at level `unit`).
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "org_units")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// An online gift waiting for (or confirmed by) its provider's notification.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "payment_orders")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

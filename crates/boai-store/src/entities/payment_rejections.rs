@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A notification refused or ignored, with the reason.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "payment_rejections")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

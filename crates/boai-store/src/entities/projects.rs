@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 /// A fund: the general fund, the management-cost fund, or a project. Its
 /// running totals are kept here, updated in the transaction of each entry.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "projects")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A recognition level by cumulative giving.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "recognition_levels")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// An attachment of a relief case (its bytes are in the file store, by SHA-256).
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "relief_attachments")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

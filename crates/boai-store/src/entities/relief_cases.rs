@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A relief case (one application); personal numbers encrypted.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "relief_cases")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A message waiting to be sent to an applicant (the outbox).
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "relief_notifications")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

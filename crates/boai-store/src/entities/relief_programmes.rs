@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A relief programme: its project and its settings (JSON).
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "relief_programmes")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A unit's assessment of one 五有 item.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "wuyou_assessments")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

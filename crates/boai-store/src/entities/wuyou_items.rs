@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// One item of the city's 五有 checklist.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "wuyou_items")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -43,10 +43,20 @@ impl FileStore for DirFileStore {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
+        // Written under a temporary name, synced, then renamed: a failure
+        // (a full disk) leaves no partial file behind under either name.
         let tmp = path.with_extension("part");
-        std::fs::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(sha)
+        let written = (|| {
+            use std::io::Write;
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.map(|()| sha)
     }
 
     fn get(&self, sha256: &str) -> std::io::Result<Vec<u8>> {

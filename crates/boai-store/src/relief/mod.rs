@@ -416,9 +416,7 @@ impl Store {
         }
         let mut stored = Vec::with_capacity(app.documents.len());
         for (doc, a) in &app.documents {
-            let sha = files
-                .put(&a.bytes)
-                .map_err(|e| StoreError::Corrupt(format!("attachment store: {e}")))?;
+            let sha = files.put(&a.bytes).map_err(|e| StoreError::io("attachment store", e))?;
             stored.push((
                 doc.clone(),
                 a.name.clone(),

@@ -6,7 +6,6 @@ use super::read_member_import;
 use crate::api::{idempotency_claim, idempotency_prior, json_response, ApiJson, ListOf, Paging};
 use crate::auth::{Authorized, ManageDues, ManageMembers, ViewMembers};
 use crate::ApiError;
-use axum::body::Bytes;
 use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -449,7 +448,7 @@ pub struct ImportQuery {
 pub async fn import(
     auth: Authorized<ManageMembers>,
     Query(q): Query<ImportQuery>,
-    body: Bytes,
+    crate::api::ApiBytes(body): crate::api::ApiBytes,
 ) -> Result<Response, ApiError> {
     let mode = match q.mode.as_deref() {
         None | Some("") => ImportMode::AllOrNothing,

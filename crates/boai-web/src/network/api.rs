@@ -6,7 +6,6 @@ use super::read_import;
 use crate::api::{json_response, ApiJson, ListOf, Paging};
 use crate::auth::{Authorized, ManageOrgs, ManageSettings, ViewOrgs};
 use crate::ApiError;
-use axum::body::Bytes;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -339,7 +338,7 @@ pub struct ImportQuery {
 pub async fn import(
     auth: Authorized<ManageOrgs>,
     Query(q): Query<ImportQuery>,
-    body: Bytes,
+    crate::api::ApiBytes(body): crate::api::ApiBytes,
 ) -> Result<Response, ApiError> {
     let mode = match q.mode.as_deref() {
         None | Some("") => ImportMode::AllOrNothing,

@@ -13,7 +13,6 @@ use crate::network::{decode_text, read_csv, read_xlsx, IMPORT_MAX_BYTES};
 use crate::pages::{lang_of, render, Layout};
 use crate::{ApiError, AppState, PageError};
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -109,7 +108,10 @@ fn line_dto(l: &BankLine) -> BankLineDto {
     responses((status = 200, description = "imported, duplicates skipped, matches proposed"), (status = 401), (status = 403),
         (status = 413), (status = 422, description = "wrong layout or a broken row: nothing imported")),
     security(("bearer" = [])))]
-pub async fn api_import(auth: Authorized<RecordGifts>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn api_import(
+    auth: Authorized<RecordGifts>,
+    crate::api::ApiBytes(body): crate::api::ApiBytes,
+) -> Result<Response, ApiError> {
     let report = import(&auth.store, &body).await?;
     Ok(json_response(StatusCode::OK, &report))
 }
@@ -175,7 +177,10 @@ pub async fn api_layouts(auth: Authorized<ViewGifts>) -> Result<Response, ApiErr
 #[utoipa::path(post, path = "/api/v1/giving/bank/layouts", tag = "giving",
     request_body(content = Object, description = "`{name, date, amount: {kind: debit_credit, debit, credit} | {kind: signed, amount}, counterparty, memo, reference}`"),
     responses((status = 201), (status = 401), (status = 403), (status = 422)), security(("bearer" = [])))]
-pub async fn api_layout_save(auth: Authorized<RecordGifts>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn api_layout_save(
+    auth: Authorized<RecordGifts>,
+    crate::api::ApiBytes(body): crate::api::ApiBytes,
+) -> Result<Response, ApiError> {
     let layout: BankLayout = serde_json::from_slice(&body).map_err(|e| {
         let mut errors = FieldErrors::new();
         errors.add("layout", format!("格式定义有误: {e}"));
