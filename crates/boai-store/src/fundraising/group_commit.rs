@@ -90,9 +90,27 @@ async fn write_batch(writer: &mut Option<BulkGiftWriter>, batch: Vec<GiftJob>) {
                 outcomes.push((job.reply, Ok(gift)));
             }
         }
+        Err(e) if !is_refusal(&e) => {
+            // The database failed (not a gift): nothing of the batch is kept.
+            fail_batch(txn, batch.into_iter().map(|job| job.reply), &e).await;
+            return;
+        }
         Err(_) => {
             for job in batch {
                 let outcome = write_one(&txn, &job.scoped, job.input, job.idempotency).await;
+                if let Err(e) = &outcome {
+                    if !is_refusal(e) {
+                        // A transaction whose statement or savepoint failed
+                        // may be aborted; PostgreSQL answers COMMIT on an
+                        // aborted transaction with ROLLBACK and no error, so
+                        // committing it would acknowledge gifts that are not
+                        // there. Fail the whole batch instead.
+                        let mut replies: Vec<_> = outcomes.into_iter().map(|(reply, _)| reply).collect();
+                        replies.push(job.reply);
+                        fail_batch(txn, replies.into_iter(), e).await;
+                        return;
+                    }
+                }
                 outcomes.push((job.reply, outcome));
             }
         }
@@ -185,6 +203,28 @@ async fn write_one(
             Err(e)
         }
     }
+}
+
+/// A gift refused for what it is (its project, its key, its input), after
+/// which the transaction is still good; anything else is a database failure.
+fn is_refusal(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::NotFound | StoreError::Forbidden | StoreError::Invalid(_) | StoreError::Conflict(_)
+    )
+}
+
+/// Rolls the batch back and answers every gift of it with the failure (the
+/// leftover batch of a failed write; the callers may retry with their keys).
+async fn fail_batch(
+    txn: sea_orm::DatabaseTransaction,
+    replies: impl Iterator<Item = oneshot::Sender<StoreResult<Gift>>>,
+    cause: &StoreError,
+) {
+    tracing::warn!(error = %cause, "gift batch rolled back after a database failure");
+    let _ = txn.rollback().await;
+    let cause = DbErr::Custom(cause.to_string());
+    fail_all(replies, &cause);
 }
 
 fn fail_all(replies: impl Iterator<Item = oneshot::Sender<StoreResult<Gift>>>, cause: &DbErr) {
