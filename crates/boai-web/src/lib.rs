@@ -21,10 +21,12 @@ mod orgs;
 mod pages;
 pub mod rate_limit;
 mod relief;
+pub mod routes;
 mod transparency;
 mod users;
 
 pub use app::{build_router, serve, AppState, WebConfig};
+pub use routes::route_table;
 pub use error::{ApiError, PageError};
 /// Online giving: providers, the sandbox (tests forge and replay with it).
 pub use fundraising::payments;
