@@ -26,10 +26,10 @@ mod transparency;
 mod users;
 
 pub use app::{build_router, serve, AppState, WebConfig};
-pub use routes::route_table;
 pub use error::{ApiError, PageError};
 /// Online giving: providers, the sandbox (tests forge and replay with it).
 pub use fundraising::payments;
+pub use routes::route_table;
 
 /// The verification address a gift's certificate QR code carries (relative),
 /// for tests and tools.

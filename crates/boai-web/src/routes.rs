@@ -21,8 +21,10 @@
 //! If its path has a parameter the authz test has not seen before, give the
 //! test sample ids for it (`samples()` in `tests/authz.rs`).
 
-use crate::{api, audit, auth, fundraising, funds, health, ledger, members, network, orgs, pages, relief, transparency, users};
 use crate::AppState;
+use crate::{
+    api, audit, auth, fundraising, funds, health, ledger, members, network, orgs, pages, relief, transparency, users,
+};
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::Method;
@@ -149,19 +151,43 @@ pub fn table() -> Vec<Route> {
         get("/api/v1/projects", SignedIn, funds::api::projects_list),
         post("/api/v1/projects", Needs(P::ManageProjects), funds::api::project_create),
         get("/api/v1/projects/{id}", SignedIn, funds::api::project_get),
-        get("/api/v1/funds/trial-balance", Needs(P::ViewFunds), funds::api::trial_balance),
+        get(
+            "/api/v1/funds/trial-balance",
+            Needs(P::ViewFunds),
+            funds::api::trial_balance,
+        ),
         get("/api/v1/funds/balances", Needs(P::ViewFunds), funds::api::balances),
         post("/api/v1/funds/allocations", Needs(P::ManageFunds), funds::api::allocate),
-        post("/api/v1/funds/disbursements", Needs(P::ManageFunds), funds::api::disburse),
+        post(
+            "/api/v1/funds/disbursements",
+            Needs(P::ManageFunds),
+            funds::api::disburse,
+        ),
         post("/api/v1/funds/goods-out", Needs(P::ManageFunds), funds::api::goods_out),
         post("/api/v1/funds/transfers", Needs(P::ManageFunds), funds::api::transfer),
-        post("/api/v1/funds/management-costs", Needs(P::ManageFunds), funds::api::management_cost),
-        post("/api/v1/funds/entries/{id}/reversals", Needs(P::ManageFunds), funds::api::reverse),
+        post(
+            "/api/v1/funds/management-costs",
+            Needs(P::ManageFunds),
+            funds::api::management_cost,
+        ),
+        post(
+            "/api/v1/funds/entries/{id}/reversals",
+            Needs(P::ManageFunds),
+            funds::api::reverse,
+        ),
         get("/api/v1/donations", Needs(P::ViewGifts), fundraising::api::list),
         post("/api/v1/donations", Needs(P::RecordGifts), fundraising::api::create),
         get("/api/v1/donations/{id}", Needs(P::ViewGifts), fundraising::api::get),
-        get("/api/v1/donations/{id}/certificate.pdf", Needs(P::ViewGifts), fundraising::api::certificate),
-        post("/api/v1/donations/{id}/refunds", Needs(P::RecordGifts), fundraising::api::refund),
+        get(
+            "/api/v1/donations/{id}/certificate.pdf",
+            Needs(P::ViewGifts),
+            fundraising::api::certificate,
+        ),
+        post(
+            "/api/v1/donations/{id}/refunds",
+            Needs(P::RecordGifts),
+            fundraising::api::refund,
+        ),
         get("/api/v1/donors", Needs(P::ViewGifts), fundraising::api::donors),
         post("/api/v1/donors/merge", Needs(P::RecordGifts), fundraising::api::merge),
         get("/certificates/verify", Public, fundraising::pages::verify),
@@ -170,8 +196,16 @@ pub fn table() -> Vec<Route> {
         post("/fundraising/gifts", Needs(P::RecordGifts), fundraising::pages::create),
         get("/fundraising/export", Needs(P::ViewGifts), fundraising::pages::export),
         get("/fundraising/gifts/{id}", Needs(P::ViewGifts), fundraising::pages::gift),
-        post("/fundraising/gifts/{id}/refunds", Needs(P::RecordGifts), fundraising::pages::refund),
-        get("/fundraising/gifts/{id}/certificate.pdf", Needs(P::ViewGifts), fundraising::pages::certificate),
+        post(
+            "/fundraising/gifts/{id}/refunds",
+            Needs(P::RecordGifts),
+            fundraising::pages::refund,
+        ),
+        get(
+            "/fundraising/gifts/{id}/certificate.pdf",
+            Needs(P::ViewGifts),
+            fundraising::pages::certificate,
+        ),
         get("/fundraising/donors", Needs(P::ViewGifts), fundraising::pages::donors),
         get("/funds", Needs(P::ViewFunds), funds::pages::overview),
         get("/funds/projects/{id}", SignedIn, funds::pages::project),
@@ -185,35 +219,103 @@ pub fn table() -> Vec<Route> {
         get("/transparency/find", Public, transparency::portal::find),
         post("/transparency/find", Public, transparency::portal::find_post),
         get("/transparency/verify", Public, transparency::portal::verify),
-        post("/transparency/disclosures", Needs(P::ManageProjects), transparency::pages::create).body_limit(transparency::UPLOAD_BODY_LIMIT),
+        post(
+            "/transparency/disclosures",
+            Needs(P::ManageProjects),
+            transparency::pages::create,
+        )
+        .body_limit(transparency::UPLOAD_BODY_LIMIT),
         get("/transparency/disclosures", Public, transparency::pages::list),
-        get("/transparency/disclosures/new", Needs(P::ManageProjects), transparency::pages::new_form),
+        get(
+            "/transparency/disclosures/new",
+            Needs(P::ManageProjects),
+            transparency::pages::new_form,
+        ),
         get("/transparency/disclosures/{id}", Public, transparency::pages::detail),
         get("/transparency/disclosures/{id}/file", Public, transparency::pages::file),
-        get("/transparency/deadlines", Needs(P::ViewFunds), transparency::pages::deadlines),
-        post("/api/v1/transparency/disclosures", Needs(P::ManageProjects), transparency::api::create).body_limit(transparency::UPLOAD_BODY_LIMIT),
+        get(
+            "/transparency/deadlines",
+            Needs(P::ViewFunds),
+            transparency::pages::deadlines,
+        ),
+        post(
+            "/api/v1/transparency/disclosures",
+            Needs(P::ManageProjects),
+            transparency::api::create,
+        )
+        .body_limit(transparency::UPLOAD_BODY_LIMIT),
         get("/api/v1/transparency/disclosures", Public, transparency::api::list),
-        get("/api/v1/transparency/deadlines", Needs(P::ViewFunds), transparency::api::deadlines),
+        get(
+            "/api/v1/transparency/deadlines",
+            Needs(P::ViewFunds),
+            transparency::api::deadlines,
+        ),
         get("/network", Needs(P::ViewOrgs), network::pages::dashboard),
         get("/network/units", Needs(P::ViewOrgs), network::pages::units),
         get("/network/units/{id}", Needs(P::ViewOrgs), network::pages::unit),
-        post("/network/units/{id}/move", Needs(P::ManageOrgs), network::pages::move_unit),
-        post("/network/units/{id}/wuyou", Needs(P::ManageOrgs), network::pages::assess),
-        post("/network/units/{id}/edit", Needs(P::ManageOrgs), network::pages::edit_unit),
-        post("/network/pass-mark", Needs(P::ManageSettings), network::pages::set_pass_mark),
-        post("/network/import", Needs(P::ManageOrgs), network::pages::import_submit).body_limit(network::IMPORT_BODY_LIMIT),
+        post(
+            "/network/units/{id}/move",
+            Needs(P::ManageOrgs),
+            network::pages::move_unit,
+        ),
+        post(
+            "/network/units/{id}/wuyou",
+            Needs(P::ManageOrgs),
+            network::pages::assess,
+        ),
+        post(
+            "/network/units/{id}/edit",
+            Needs(P::ManageOrgs),
+            network::pages::edit_unit,
+        ),
+        post(
+            "/network/pass-mark",
+            Needs(P::ManageSettings),
+            network::pages::set_pass_mark,
+        ),
+        post("/network/import", Needs(P::ManageOrgs), network::pages::import_submit)
+            .body_limit(network::IMPORT_BODY_LIMIT),
         get("/network/import", Needs(P::ManageOrgs), network::pages::import_form),
-        get("/network/import/template.xlsx", Needs(P::ViewOrgs), network::pages::import_template),
+        get(
+            "/network/import/template.xlsx",
+            Needs(P::ViewOrgs),
+            network::pages::import_template,
+        ),
         get("/api/v1/network/units", Needs(P::ViewOrgs), network::api::units),
-        post("/api/v1/network/units/import", Needs(P::ManageOrgs), network::api::import).body_limit(network::IMPORT_BODY_LIMIT),
+        post(
+            "/api/v1/network/units/import",
+            Needs(P::ManageOrgs),
+            network::api::import,
+        )
+        .body_limit(network::IMPORT_BODY_LIMIT),
         get("/api/v1/network/units/{id}", Needs(P::ViewOrgs), network::api::unit),
         put("/api/v1/network/units/{id}", Needs(P::ManageOrgs), network::api::update),
-        post("/api/v1/network/units/{id}/move", Needs(P::ManageOrgs), network::api::move_unit),
-        put("/api/v1/network/units/{id}/wuyou", Needs(P::ManageOrgs), network::api::assess),
-        get("/api/v1/network/compliance", Needs(P::ViewOrgs), network::api::compliance),
+        post(
+            "/api/v1/network/units/{id}/move",
+            Needs(P::ManageOrgs),
+            network::api::move_unit,
+        ),
+        put(
+            "/api/v1/network/units/{id}/wuyou",
+            Needs(P::ManageOrgs),
+            network::api::assess,
+        ),
+        get(
+            "/api/v1/network/compliance",
+            Needs(P::ViewOrgs),
+            network::api::compliance,
+        ),
         get("/api/v1/network/checklist", Needs(P::ViewOrgs), network::api::checklist),
-        put("/api/v1/network/checklist/{code}", Needs(P::ManageSettings), network::api::checklist_item_save),
-        post("/network/checklist", Needs(P::ManageSettings), network::pages::save_checklist_item),
+        put(
+            "/api/v1/network/checklist/{code}",
+            Needs(P::ManageSettings),
+            network::api::checklist_item_save,
+        ),
+        post(
+            "/network/checklist",
+            Needs(P::ManageSettings),
+            network::pages::save_checklist_item,
+        ),
     ];
     table.extend(fundraising::payments::routes());
     table.extend(fundraising::reconciliation::routes());
@@ -232,7 +334,7 @@ pub fn route_table() -> Vec<RouteInfo> {
 /// The router of every route in [`table`]. Two entries with the same method
 /// and path panic at start (axum refuses the overlap).
 pub fn router() -> Router<AppState> {
-    table()
-        .into_iter()
-        .fold(Router::new(), |router, route| router.route(route.info.path, route.handler))
+    table().into_iter().fold(Router::new(), |router, route| {
+        router.route(route.info.path, route.handler)
+    })
 }

@@ -200,12 +200,7 @@ async fn owned_items(
         .cloned()
         .unwrap_or_default()
         .iter()
-        .filter_map(|i| {
-            Some((
-                i["id"].as_str()?.to_owned(),
-                i[org_field].as_str()?.parse().ok()?,
-            ))
-        })
+        .filter_map(|i| Some((i["id"].as_str()?.to_owned(), i[org_field].as_str()?.parse().ok()?)))
         .collect())
 }
 
@@ -220,7 +215,8 @@ impl Samples {
         tree: &Tree,
         shi: &str,
         admin: &str,
-        tokens: &HashMap<&'static str, String>) -> anyhow::Result<Self> {
+        tokens: &HashMap<&'static str, String>,
+    ) -> anyhow::Result<Self> {
         let mut by_kind: HashMap<&'static str, Vec<Sample>> = HashMap::new();
         let orgs = ["JN-LX-001", "JN-LX", "JN-LX-002", "JN-SZ", "JN-SZ-001", "JN"]
             .iter()
@@ -245,7 +241,10 @@ impl Samples {
         let body = get_json(&app.client(), app.url("/api/v1/donations?per_page=100"), shi).await?;
         let mut donor_orgs: HashMap<String, BTreeSet<uuid::Uuid>> = HashMap::new();
         for g in body["items"].as_array().cloned().unwrap_or_default() {
-            if let (Some(d), Some(o)) = (g["donor_id"].as_str(), g["org_id"].as_str().and_then(|o| o.parse().ok())) {
+            if let (Some(d), Some(o)) = (
+                g["donor_id"].as_str(),
+                g["org_id"].as_str().and_then(|o| o.parse().ok()),
+            ) {
                 donor_orgs.entry(d.to_owned()).or_default().insert(o);
             }
         }
@@ -256,8 +255,20 @@ impl Samples {
             .collect();
         donors.sort();
         by_kind.insert("donor", spread(tree, donors));
-        by_kind.insert("member", spread(tree, owned_items(app, shi, "/api/v1/members?per_page=100", "unit_id").await?));
-        by_kind.insert("case", spread(tree, owned_items(app, shi, "/api/v1/relief/cases?per_page=100", "org_id").await?));
+        by_kind.insert(
+            "member",
+            spread(
+                tree,
+                owned_items(app, shi, "/api/v1/members?per_page=100", "unit_id").await?,
+            ),
+        );
+        by_kind.insert(
+            "case",
+            spread(
+                tree,
+                owned_items(app, shi, "/api/v1/relief/cases?per_page=100", "org_id").await?,
+            ),
+        );
         let city = org_id("JN").0;
         let everyone_if_city = |v: Vec<(String, uuid::Uuid)>| -> Vec<Sample> {
             let mut out = spread(tree, v);
@@ -339,7 +350,9 @@ impl Samples {
             "{id}" if has("/members/") => "member",
             // Records the demo does not hold (journal entries to reverse,
             // bank lines, donor visits, council meetings): made-up ids.
-            "{id}" if has("/funds/entries/") || has("/bank/lines/") || has("/visits/") || has("/meetings/") => "missing",
+            "{id}" if has("/funds/entries/") || has("/bank/lines/") || has("/visits/") || has("/meetings/") => {
+                "missing"
+            }
             _ => panic!("tests/authz.rs has no sample for {param} in {path}: add one to Samples"),
         }
     }
@@ -391,7 +404,11 @@ fn targets(route: &RouteInfo, samples: &Samples) -> Vec<Target> {
     for s in samples.of(Samples::kind(route.path, first)) {
         let mut path = route.path.replacen(first, &s.id, 1);
         for p in &params[1..] {
-            let v = samples.of(Samples::kind(route.path, p)).first().map(|s| s.id.clone()).unwrap_or_default();
+            let v = samples
+                .of(Samples::kind(route.path, p))
+                .first()
+                .map(|s| s.id.clone())
+                .unwrap_or_default();
             path = path.replacen(p, &v, 1);
         }
         let ghost = match s.owner {
@@ -517,7 +534,11 @@ async fn the_table_covers_every_route_served() -> anyhow::Result<()> {
         .collect();
     let mut missing = Vec::new();
     for (path, ops) in doc["paths"].as_object().cloned().unwrap_or_default() {
-        for method in ops.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+        for method in ops
+            .as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
             // utoipa writes a catch-all `{*path}` as `{path}`.
             let path = if path.starts_with("/ledger/tile/") {
                 "/ledger/tile/{*path}".to_owned()
@@ -558,7 +579,10 @@ async fn the_table_covers_every_route_served() -> anyhow::Result<()> {
         .collect();
     let public_listed: BTreeSet<(String, String)> =
         PUBLIC.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
-    assert_eq!(public_in_table, public_listed, "the table's public routes differ from PUBLIC");
+    assert_eq!(
+        public_in_table, public_listed,
+        "the table's public routes differ from PUBLIC"
+    );
     Ok(())
 }
 
@@ -612,9 +636,17 @@ async fn every_route_every_role_every_scope() -> anyhow::Result<()> {
             browser: Some(app.sign_in(name).await?),
         });
     }
-    let shi = callers.iter().find(|c| c.name == "shi").map(|c| c.token.clone()).unwrap_or_default();
+    let shi = callers
+        .iter()
+        .find(|c| c.name == "shi")
+        .map(|c| c.token.clone())
+        .unwrap_or_default();
     let tree = org_tree(&app, &shi).await?;
-    let admin = callers.iter().find(|c| c.name == "admin").map(|c| c.token.clone()).unwrap_or_default();
+    let admin = callers
+        .iter()
+        .find(|c| c.name == "admin")
+        .map(|c| c.token.clone())
+        .unwrap_or_default();
     let samples = Samples::load(&app, &tree, &shi, &admin, &spares).await?;
     let raw = app.db.raw().await?;
     let anonymous = app.client();
@@ -648,15 +680,27 @@ async fn every_route_every_role_every_scope() -> anyhow::Result<()> {
                             failures.push(format!("{what}: public route refused: {}", a.status));
                         }
                     } else if route.is_api() {
-                        if a.status != StatusCode::UNAUTHORIZED || !a.content_type.starts_with("application/problem+json") {
-                            failures.push(format!("{what}: want 401 problem+json, got {} {}", a.status, a.content_type));
+                        if a.status != StatusCode::UNAUTHORIZED
+                            || !a.content_type.starts_with("application/problem+json")
+                        {
+                            failures.push(format!(
+                                "{what}: want 401 problem+json, got {} {}",
+                                a.status, a.content_type
+                            ));
                         }
                     } else if !(a.status == StatusCode::SEE_OTHER && a.location.starts_with("/login")) {
-                        failures.push(format!("{what}: want a redirect to /login, got {} {:?}", a.status, a.location));
+                        failures.push(format!(
+                            "{what}: want a redirect to /login, got {} {:?}",
+                            a.status, a.location
+                        ));
                     }
                     continue;
                 };
-                let (browser, csrf) = caller.browser.as_ref().map(|(c, t)| (c, t.as_str())).unwrap_or((&anonymous, ""));
+                let (browser, csrf) = caller
+                    .browser
+                    .as_ref()
+                    .map(|(c, t)| (c, t.as_str()))
+                    .unwrap_or((&anonymous, ""));
                 // API routes are called with the caller's token, pages with
                 // the browser session (and its CSRF token on forms).
                 let call = |path: String| {
@@ -687,7 +731,11 @@ async fn every_route_every_role_every_scope() -> anyhow::Result<()> {
                 if !allowed {
                     let a = call(target.path.clone()).await?;
                     if a.status != StatusCode::FORBIDDEN || a.body.contains("CSRF") {
-                        failures.push(format!("{what}: lacks the permission, want 403 (role), got {} {}", a.status, snippet(&a.body)));
+                        failures.push(format!(
+                            "{what}: lacks the permission, want 403 (role), got {} {}",
+                            a.status,
+                            snippet(&a.body)
+                        ));
                     }
                     continue;
                 }
@@ -715,7 +763,10 @@ async fn every_route_every_role_every_scope() -> anyhow::Result<()> {
                 let a = call(target.path.clone()).await?;
                 if matches!(target.owner, Owner::City) && !in_scope {
                     if !a.status.is_client_error() {
-                        failures.push(format!("{what}: a change to the city's record, want a 4xx, got {}", a.status));
+                        failures.push(format!(
+                            "{what}: a change to the city's record, want a 4xx, got {}",
+                            a.status
+                        ));
                     }
                     continue;
                 }
@@ -732,8 +783,15 @@ async fn every_route_every_role_every_scope() -> anyhow::Result<()> {
                     }
                 } else if let Some(ghost) = &target.ghost {
                     let g = call(ghost.clone()).await?;
-                    let ghost_id = ghost.split('/').find(|s| !target.path.split('/').any(|t| t == *s)).unwrap_or_default();
-                    let real_id = target.path.split('/').find(|s| !ghost.split('/').any(|t| t == *s)).unwrap_or_default();
+                    let ghost_id = ghost
+                        .split('/')
+                        .find(|s| !target.path.split('/').any(|t| t == *s))
+                        .unwrap_or_default();
+                    let real_id = target
+                        .path
+                        .split('/')
+                        .find(|s| !ghost.split('/').any(|t| t == *s))
+                        .unwrap_or_default();
                     let same = a.status == g.status
                         && a.content_type == g.content_type
                         && a.body.replace(real_id, ghost_id) == g.body;

@@ -113,10 +113,21 @@ async fn account_creation_follows_the_password_rules_and_is_audited() -> anyhow:
     let user: Value = res.json().await?;
     assert!(!user.to_string().contains("Spring-2026") && !user.to_string().contains("argon2"));
     let rows = audit(&app, &admin, "entity=user&action=create").await?;
-    assert_eq!(rows.len(), before + 1, "weak passwords wrote nothing; the good one one row");
-    let row = rows.iter().find(|r| r["entity_id"] == user["id"]).cloned().unwrap_or_default();
+    assert_eq!(
+        rows.len(),
+        before + 1,
+        "weak passwords wrote nothing; the good one one row"
+    );
+    let row = rows
+        .iter()
+        .find(|r| r["entity_id"] == user["id"])
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(row["actor_name"], "admin");
-    assert!(!row.to_string().contains("argon2"), "no password hash in the audit trail");
+    assert!(
+        !row.to_string().contains("argon2"),
+        "no password hash in the audit trail"
+    );
     assert_eq!(token_for(&app, "wangwu", "Spring-2026").await?, StatusCode::OK);
     Ok(())
 }
@@ -126,7 +137,10 @@ async fn password_change_checks_the_rules_and_ends_sessions() -> anyhow::Result<
     let app = TestApp::demo().await?;
     let token = app.token("lixia").await?;
     let (browser, _) = app.sign_in("lixia").await?;
-    assert_eq!(browser.get(app.url("/dashboard")).send().await?.status(), StatusCode::OK);
+    assert_eq!(
+        browser.get(app.url("/dashboard")).send().await?.status(),
+        StatusCode::OK
+    );
     let change = |current: &str, new: &str| {
         app.client()
             .post(app.url("/api/v1/me/password"))
@@ -147,7 +161,10 @@ async fn password_change_checks_the_rules_and_ends_sessions() -> anyhow::Result<
         assert!(problem.to_string().contains(field), "{problem}");
     }
     assert_eq!(token_for(&app, "lixia", PASSWORD).await?, StatusCode::OK);
-    assert_eq!(browser.get(app.url("/dashboard")).send().await?.status(), StatusCode::OK);
+    assert_eq!(
+        browser.get(app.url("/dashboard")).send().await?.status(),
+        StatusCode::OK
+    );
     // A read-only token may not change it.
     let read: Value = app
         .client()
@@ -197,7 +214,11 @@ async fn the_login_page_answers_423_to_a_locked_account_even_with_the_right_pass
         }
     };
     for _ in 0..4 {
-        assert_eq!(attempt("wrong-password").await?, StatusCode::OK, "the form again, with the error");
+        assert_eq!(
+            attempt("wrong-password").await?,
+            StatusCode::OK,
+            "the form again, with the error"
+        );
     }
     assert_eq!(attempt("wrong-password").await?, StatusCode::LOCKED);
     assert_eq!(attempt(PASSWORD).await?, StatusCode::LOCKED);
@@ -245,7 +266,8 @@ async fn public_look_ups_and_sign_in_answer_429_with_retry_after() -> anyhow::Re
             c.post(app.url("/give")).form(&[("amount", "not-a-number")])
         }),
         ("POST /api/v1/giving/orders", |app, c| {
-            c.post(app.url("/api/v1/giving/orders")).json(&json!({"amount": "not-a-number"}))
+            c.post(app.url("/api/v1/giving/orders"))
+                .json(&json!({"amount": "not-a-number"}))
         }),
     ];
     for (i, (what, send)) in tries.iter().enumerate() {
@@ -313,14 +335,20 @@ async fn signing_in_rotates_the_session_id_and_logout_ends_it_on_the_server() ->
     // Signing in again (same browser) gives a new id; the old one is dead.
     let second = page_sign_in(&app, &c, "lixia").await?;
     assert_ne!(first, second);
-    assert!(to_login(&with_cookie(&app, &first).await?), "the old session id still works");
+    assert!(
+        to_login(&with_cookie(&app, &first).await?),
+        "the old session id still works"
+    );
     assert_eq!(with_cookie(&app, &second).await?.status(), StatusCode::OK);
     // Logout: the cookie is cleared and, replayed, no longer works.
     let page = c.get(app.url("/account/tokens")).send().await?.text().await?;
     let csrf = hidden_field(&page, "csrf").unwrap_or_default();
     let res = c.post(app.url("/logout")).form(&[("csrf", &csrf)]).send().await?;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert!(to_login(&with_cookie(&app, &second).await?), "logout left the session alive");
+    assert!(
+        to_login(&with_cookie(&app, &second).await?),
+        "logout left the session alive"
+    );
     let admin = app.token("admin").await?;
     let logins = audit(&app, &admin, "action=login&actor=lixia").await?;
     assert_eq!(logins.len(), 2);
@@ -340,9 +368,15 @@ async fn html_carries_the_security_headers_and_hsts_only_over_https() -> anyhow:
         let h = res.headers();
         assert!(h["content-type"].to_str()?.starts_with("text/html"), "{path}");
         let csp = h["content-security-policy"].to_str()?;
-        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+            "{csp}"
+        );
         assert_eq!(h["x-content-type-options"], "nosniff");
-        assert!(!h.contains_key("strict-transport-security"), "HSTS over plain HTTP: {path}");
+        assert!(
+            !h.contains_key("strict-transport-security"),
+            "HSTS over plain HTTP: {path}"
+        );
         let res = tls.client().get(tls.url(path)).send().await?;
         let hsts = res.headers()["strict-transport-security"].to_str()?;
         assert!(hsts.contains("max-age=31536000"), "{hsts}");
@@ -402,7 +436,11 @@ async fn admin_actions_are_in_the_audit_trail() -> anyhow::Result<()> {
         .await?;
     assert_eq!(res.status(), StatusCode::OK);
     // The role holds from the next request (a partner sees no gifts).
-    let res = c.get(app.url("/api/v1/donations")).bearer_auth(&jiceng_token).send().await?;
+    let res = c
+        .get(app.url("/api/v1/donations"))
+        .bearer_auth(&jiceng_token)
+        .send()
+        .await?;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let rows = audit(&app, &admin, &format!("entity=user&action=update&entity_id={jiceng}")).await?;
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -417,9 +455,18 @@ async fn admin_actions_are_in_the_audit_trail() -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let me: Value = c.get(app.url("/api/v1/me")).bearer_auth(&admin).send().await?.json().await?;
+    let me: Value = c
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&admin)
+        .send()
+        .await?
+        .json()
+        .await?;
     let res = c
-        .put(app.url(&format!("/api/v1/users/{}/role", me["user_id"].as_str().unwrap_or_default())))
+        .put(app.url(&format!(
+            "/api/v1/users/{}/role",
+            me["user_id"].as_str().unwrap_or_default()
+        )))
         .bearer_auth(&admin)
         .json(&json!({"role": "finance"}))
         .send()
@@ -448,10 +495,13 @@ async fn admin_actions_are_in_the_audit_trail() -> anyhow::Result<()> {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let rows = audit(&app, &admin, &format!("entity=api_token&entity_id={spare_id}")).await?;
     assert!(
-        rows.iter().any(|r| r["action"] == "update" && r["after"]["revoked_at"].is_string()),
+        rows.iter()
+            .any(|r| r["action"] == "update" && r["after"]["revoked_at"].is_string()),
         "{rows:?}"
     );
-    assert!(!rows.iter().any(|r| r.to_string().contains(spare["token"].as_str().unwrap_or("-"))));
+    assert!(!rows
+        .iter()
+        .any(|r| r.to_string().contains(spare["token"].as_str().unwrap_or("-"))));
     // Settings: a 五有 checklist item.
     let res = c
         .put(app.url("/api/v1/network/checklist/STOCK"))

@@ -528,7 +528,14 @@ impl ScopedStore {
             // The policy speaks of `password`; this form calls it `new_password`.
             let mut renamed = FieldErrors::new();
             for e in errors.0 {
-                renamed.add(if e.field == "password" { "new_password" } else { &e.field }, e.message);
+                renamed.add(
+                    if e.field == "password" {
+                        "new_password"
+                    } else {
+                        &e.field
+                    },
+                    e.message,
+                );
             }
             return Err(renamed.into());
         }
@@ -570,7 +577,10 @@ impl ScopedStore {
         self.actor.require(Permission::ManageUsers)?;
         let now = self.store.now();
         let txn = self.store.write.begin().await?;
-        let row = users::Entity::find_by_id(id.0).one(&txn).await?.ok_or(StoreError::NotFound)?;
+        let row = users::Entity::find_by_id(id.0)
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let org = orgs::Entity::find_by_id(row.org_id).one(&txn).await?;
         if !org.is_some_and(|o| self.covers(&o.path)) {
             return Err(StoreError::NotFound);

@@ -75,13 +75,18 @@ pub fn routes() -> Vec<crate::routes::Route> {
         post("/members/lapse", Needs(P::ManageMembers), pages::lapse),
         post("/members/import", Needs(P::ManageMembers), pages::import_submit).body_limit(IMPORT_BODY_LIMIT),
         get("/members/import", Needs(P::ManageMembers), pages::import_form),
-        get("/members/import/template.xlsx", Needs(P::ViewMembers), pages::import_template),
+        get(
+            "/members/import/template.xlsx",
+            Needs(P::ViewMembers),
+            pages::import_template,
+        ),
         get("/members/{id}", Needs(P::ViewMembers), pages::detail),
         post("/members/{id}/payments", Needs(P::ManageMembers), pages::pay),
         get("/councils", Needs(P::ViewOrgs), councils::index),
         get("/councils/{org}", Needs(P::ViewOrgs), councils::page),
         post("/councils/{org}/members", Needs(P::ManageOrgs), councils::add_member),
-        post("/councils/{org}/meetings", Needs(P::ManageOrgs), councils::add_meeting).body_limit(crate::transparency::UPLOAD_BODY_LIMIT),
+        post("/councils/{org}/meetings", Needs(P::ManageOrgs), councils::add_meeting)
+            .body_limit(crate::transparency::UPLOAD_BODY_LIMIT),
         get("/councils/meetings/{id}/minutes", Needs(P::ViewOrgs), councils::minutes),
         get("/api/v1/members", Needs(P::ViewMembers), api::list),
         post("/api/v1/members", Needs(P::ManageMembers), api::create),
@@ -89,14 +94,22 @@ pub fn routes() -> Vec<crate::routes::Route> {
         get("/api/v1/members/dues", Needs(P::ViewMembers), api::dues),
         put("/api/v1/members/dues-rates", Needs(P::ManageDues), api::set_rate),
         get("/api/v1/members/reminders", Needs(P::ViewMembers), api::reminders),
-        post("/api/v1/members/reminders", Needs(P::ManageMembers), api::send_reminders),
+        post(
+            "/api/v1/members/reminders",
+            Needs(P::ManageMembers),
+            api::send_reminders,
+        ),
         post("/api/v1/members/lapse", Needs(P::ManageMembers), api::lapse),
         post("/api/v1/members/import", Needs(P::ManageMembers), api::import).body_limit(IMPORT_BODY_LIMIT),
         get("/api/v1/members/{id}", Needs(P::ViewMembers), api::get),
         post("/api/v1/members/{id}/payments", Needs(P::ManageMembers), api::pay),
         get("/api/v1/councils", Needs(P::ViewOrgs), councils::api_orgs),
         get("/api/v1/councils/{org}", Needs(P::ViewOrgs), councils::api_view),
-        post("/api/v1/councils/{org}/members", Needs(P::ManageOrgs), councils::api_add_member),
+        post(
+            "/api/v1/councils/{org}/members",
+            Needs(P::ManageOrgs),
+            councils::api_add_member,
+        ),
     ]
 }
 

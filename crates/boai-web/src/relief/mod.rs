@@ -26,7 +26,10 @@ pub const APPLY_CSRF_COOKIE: &str = "boai_relief_csrf";
 
 /// The relief routes.
 pub fn routes() -> Vec<crate::routes::Route> {
-    use crate::routes::{get, post, put, Access::{Public, Needs}};
+    use crate::routes::{
+        get, post, put,
+        Access::{Needs, Public},
+    };
     use boai_domain::accounts::Permission as P;
     vec![
         get("/relief", Needs(P::ViewRelief), pages::index),
@@ -42,17 +45,33 @@ pub fn routes() -> Vec<crate::routes::Route> {
         post("/relief/cases/{id}/review", Needs(P::HandleRelief), pages::review),
         post("/relief/cases/{id}/resubmit", Needs(P::HandleRelief), pages::resubmit),
         post("/relief/cases/{id}/pay", Needs(P::ManageFunds), pages::pay),
-        get("/relief/cases/{id}/files/{file}", Needs(P::ViewRelief), pages::attachment),
+        get(
+            "/relief/cases/{id}/files/{file}",
+            Needs(P::ViewRelief),
+            pages::attachment,
+        ),
         get("/relief/programmes/{id}", Needs(P::ViewRelief), pages::programme),
-        post("/relief/programmes/{id}", Needs(P::ManageProjects), pages::programme_rule),
+        post(
+            "/relief/programmes/{id}",
+            Needs(P::ManageProjects),
+            pages::programme_rule,
+        ),
         get("/relief/payments.xlsx", Needs(P::ManageFunds), pages::payment_file),
         get("/api/v1/relief/programmes", Needs(P::ViewRelief), api::programmes),
-        put("/api/v1/relief/programmes/{id}", Needs(P::ManageProjects), api::programme_update),
+        put(
+            "/api/v1/relief/programmes/{id}",
+            Needs(P::ManageProjects),
+            api::programme_update,
+        ),
         get("/api/v1/relief/cases", Needs(P::ViewRelief), api::cases),
         post("/api/v1/relief/cases", Needs(P::HandleRelief), api::create).body_limit(UPLOAD_BODY_LIMIT),
         get("/api/v1/relief/cases/{id}", Needs(P::ViewRelief), api::case),
         post("/api/v1/relief/cases/{id}/reviews", Needs(P::HandleRelief), api::review),
-        post("/api/v1/relief/cases/{id}/resubmit", Needs(P::HandleRelief), api::resubmit),
+        post(
+            "/api/v1/relief/cases/{id}/resubmit",
+            Needs(P::HandleRelief),
+            api::resubmit,
+        ),
         post("/api/v1/relief/payments", Needs(P::ManageFunds), api::pay),
         get("/api/v1/relief/stats", Needs(P::ViewRelief), api::stats),
         post("/api/v1/relief/status", Public, api::status),

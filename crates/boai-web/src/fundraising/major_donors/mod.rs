@@ -27,16 +27,32 @@ pub fn routes() -> Vec<crate::routes::Route> {
     vec![
         get("/fundraising/major-donors", Needs(P::ViewGifts), list_page),
         get("/fundraising/major-donors/{id}", Needs(P::ViewGifts), donor_page),
-        post("/fundraising/major-donors/{id}/visits", Needs(P::RecordGifts), visit_form),
+        post(
+            "/fundraising/major-donors/{id}/visits",
+            Needs(P::RecordGifts),
+            visit_form,
+        ),
         post("/fundraising/visits/{id}/done", Needs(P::RecordGifts), done_form),
-        get("/fundraising/major-donors/{id}/statement/{year}", Needs(P::ViewGifts), statement_pdf),
+        get(
+            "/fundraising/major-donors/{id}/statement/{year}",
+            Needs(P::ViewGifts),
+            statement_pdf,
+        ),
         get("/api/v1/giving/donors", Needs(P::ViewGifts), api_totals),
         get("/api/v1/giving/donors/{id}", Needs(P::ViewGifts), api_donor),
         post("/api/v1/giving/donors/{id}/visits", Needs(P::RecordGifts), api_visit),
         get("/api/v1/giving/reminders", Needs(P::ViewGifts), api_reminders),
         get("/api/v1/giving/recognition-levels", Needs(P::ViewGifts), api_levels),
-        put("/api/v1/giving/recognition-levels", Needs(P::RecordGifts), api_levels_set),
-        get("/api/v1/giving/donors/{id}/statement/{year}", Needs(P::ViewGifts), api_statement),
+        put(
+            "/api/v1/giving/recognition-levels",
+            Needs(P::RecordGifts),
+            api_levels_set,
+        ),
+        get(
+            "/api/v1/giving/donors/{id}/statement/{year}",
+            Needs(P::ViewGifts),
+            api_statement,
+        ),
     ]
 }
 

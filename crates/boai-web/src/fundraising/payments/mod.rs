@@ -97,7 +97,10 @@ pub async fn sweep(state: AppState) {
 
 /// The routes of online giving (merged into the app's router).
 pub fn routes() -> Vec<crate::routes::Route> {
-    use crate::routes::{get, post, Access::{Public, Needs}};
+    use crate::routes::{
+        get, post,
+        Access::{Needs, Public},
+    };
     use boai_domain::accounts::Permission as P;
     vec![
         get("/give", Public, pages::give_form),

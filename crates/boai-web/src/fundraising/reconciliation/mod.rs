@@ -59,10 +59,19 @@ pub fn routes() -> Vec<crate::routes::Route> {
     vec![
         post("/fundraising/bank", Needs(P::RecordGifts), upload).body_limit(crate::network::IMPORT_BODY_LIMIT),
         get("/fundraising/bank", Needs(P::ViewGifts), page),
-        post("/fundraising/bank/lines/{id}/accept", Needs(P::RecordGifts), accept_form),
-        post("/api/v1/giving/bank/statements", Needs(P::RecordGifts), api_import).body_limit(crate::network::IMPORT_BODY_LIMIT),
+        post(
+            "/fundraising/bank/lines/{id}/accept",
+            Needs(P::RecordGifts),
+            accept_form,
+        ),
+        post("/api/v1/giving/bank/statements", Needs(P::RecordGifts), api_import)
+            .body_limit(crate::network::IMPORT_BODY_LIMIT),
         get("/api/v1/giving/bank/lines", Needs(P::ViewGifts), api_lines),
-        post("/api/v1/giving/bank/lines/{id}/accept", Needs(P::RecordGifts), api_accept),
+        post(
+            "/api/v1/giving/bank/lines/{id}/accept",
+            Needs(P::RecordGifts),
+            api_accept,
+        ),
         post("/api/v1/giving/bank/lines/{id}/gift", Needs(P::RecordGifts), api_gift),
         get("/api/v1/giving/bank/layouts", Needs(P::ViewGifts), api_layouts),
         post("/api/v1/giving/bank/layouts", Needs(P::RecordGifts), api_layout_save),
