@@ -3,17 +3,12 @@
 //! shutdown. Built from a config and a listener so tests can run many apps
 //! side by side on port 0.
 
-use crate::auth;
 use crate::components::certificate::CertificateFont;
 use crate::rate_limit::ClientLimiter;
-use crate::{
-    api, audit, fundraising, funds, health, ledger, members, network, orgs, pages, relief, transparency, users,
-};
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{delete, get, post, put};
 use axum::Router;
 use boai_store::accounts::{LockoutPolicy, SessionPolicy};
 use boai_store::Store;
@@ -35,6 +30,7 @@ pub struct WebConfig {
     pub lockout_minutes: i64,
     pub login_rate_per_minute: u32,
     pub token_days: i64,
+    /// Served over HTTPS: `Secure` cookies and `Strict-Transport-Security`.
     pub secure_cookies: bool,
     pub max_body_bytes: usize,
     /// The address the public reaches this server at (for QR codes).
@@ -189,9 +185,16 @@ fn metrics_handle() -> PrometheusHandle {
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
                    object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
-async fn security_headers(request: Request, next: Next) -> Response {
+/// HSTS, sent only when the config says Boai is served over HTTPS
+/// (`secure_cookies`): one year, subdomains included.
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if state.config.secure_cookies {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
@@ -223,150 +226,14 @@ async fn track_metrics(request: Request, next: Next) -> Response {
     response
 }
 
-/// The whole router.
+/// The whole router: the route table ([`crate::routes`]) and the middleware.
 pub fn build_router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
-    Router::new()
-        .route("/", get(pages::home))
-        .route("/healthz", get(health::healthz))
-        .route("/metrics", get(health::metrics))
-        .route("/static/app.css", get(pages::stylesheet))
-        .route("/static/ledger-proof.js", get(transparency::portal::proof_script))
-        .route("/lang/{lang}", get(pages::set_lang))
-        .route("/login", get(auth::pages::login_form).post(auth::pages::login_submit))
-        .route("/logout", post(auth::pages::logout))
-        .route("/dashboard", get(pages::dashboard))
-        .route("/m/{module}", get(pages::module_placeholder))
-        .route("/orgs", get(orgs::pages::tree).post(orgs::pages::create))
-        .route("/orgs/list", get(orgs::pages::list))
-        .route("/orgs/new", get(orgs::pages::new_form))
-        .route("/orgs/{id}", get(orgs::pages::detail))
-        .route("/users", get(users::page))
-        .route("/audit", get(audit::page))
-        .route(
-            "/account/tokens",
-            get(auth::pages::tokens).post(auth::pages::token_create),
-        )
-        .route("/account/tokens/{id}/revoke", post(auth::pages::token_revoke))
-        .route("/api/openapi.json", get(api::openapi::openapi_json))
-        .route("/api/v1/auth/token", post(auth::api::token))
-        .route("/api/v1/auth/tokens", get(auth::api::tokens_list))
-        .route("/api/v1/auth/tokens/{id}", delete(auth::api::token_revoke))
-        .route("/api/v1/me", get(auth::api::me))
-        .route("/api/v1/orgs", get(orgs::api::list).post(orgs::api::create))
-        .route("/api/v1/orgs/{id}", get(orgs::api::get))
-        .route("/api/v1/users", get(users::list).post(users::create))
-        .route("/api/v1/audit", get(audit::list))
-        .route(
-            "/api/v1/projects",
-            get(funds::api::projects_list).post(funds::api::project_create),
-        )
-        .route("/api/v1/projects/{id}", get(funds::api::project_get))
-        .route("/api/v1/funds/trial-balance", get(funds::api::trial_balance))
-        .route("/api/v1/funds/balances", get(funds::api::balances))
-        .route("/api/v1/funds/allocations", post(funds::api::allocate))
-        .route("/api/v1/funds/disbursements", post(funds::api::disburse))
-        .route("/api/v1/funds/goods-out", post(funds::api::goods_out))
-        .route("/api/v1/funds/transfers", post(funds::api::transfer))
-        .route("/api/v1/funds/management-costs", post(funds::api::management_cost))
-        .route("/api/v1/funds/entries/{id}/reversals", post(funds::api::reverse))
-        .route(
-            "/api/v1/donations",
-            get(fundraising::api::list).post(fundraising::api::create),
-        )
-        .route("/api/v1/donations/{id}", get(fundraising::api::get))
-        .route(
-            "/api/v1/donations/{id}/certificate.pdf",
-            get(fundraising::api::certificate),
-        )
-        .route("/api/v1/donations/{id}/refunds", post(fundraising::api::refund))
-        .route("/api/v1/donors", get(fundraising::api::donors))
-        .route("/api/v1/donors/merge", post(fundraising::api::merge))
-        .route("/certificates/verify", get(fundraising::pages::verify))
-        .route("/fundraising", get(fundraising::pages::gifts))
-        .route("/fundraising/new", get(fundraising::pages::new_form))
-        .route("/fundraising/gifts", post(fundraising::pages::create))
-        .route("/fundraising/export", get(fundraising::pages::export))
-        .route("/fundraising/gifts/{id}", get(fundraising::pages::gift))
-        .route("/fundraising/gifts/{id}/refunds", post(fundraising::pages::refund))
-        .route(
-            "/fundraising/gifts/{id}/certificate.pdf",
-            get(fundraising::pages::certificate),
-        )
-        .route("/fundraising/donors", get(fundraising::pages::donors))
-        .route("/funds", get(funds::pages::overview))
-        .route("/funds/projects/{id}", get(funds::pages::project))
-        .route("/ledger/checkpoint", get(ledger::checkpoint))
-        .route("/ledger/key", get(ledger::key))
-        .route("/ledger/tile/{*path}", get(ledger::tile))
-        .route("/api/v1/ledger/proofs/{index}", get(ledger::proof))
-        .route("/api/v1/ledger/trace/{index}", get(transparency::portal::trace))
-        .route("/transparency/totals.json", get(ledger::totals))
-        .route("/transparency", get(transparency::portal::index))
-        .route(
-            "/transparency/find",
-            get(transparency::portal::find).post(transparency::portal::find_post),
-        )
-        .route("/transparency/verify", get(transparency::portal::verify))
-        .route(
-            "/transparency/disclosures",
-            post(transparency::pages::create)
-                .layer(DefaultBodyLimit::max(transparency::UPLOAD_BODY_LIMIT))
-                .get(transparency::pages::list),
-        )
-        .route("/transparency/disclosures/new", get(transparency::pages::new_form))
-        .route("/transparency/disclosures/{id}", get(transparency::pages::detail))
-        .route("/transparency/disclosures/{id}/file", get(transparency::pages::file))
-        .route("/transparency/deadlines", get(transparency::pages::deadlines))
-        .route(
-            "/api/v1/transparency/disclosures",
-            post(transparency::api::create)
-                .layer(DefaultBodyLimit::max(transparency::UPLOAD_BODY_LIMIT))
-                .get(transparency::api::list),
-        )
-        .route("/api/v1/transparency/deadlines", get(transparency::api::deadlines))
-        .merge(fundraising::payments::routes())
-        .merge(fundraising::reconciliation::routes())
-        .merge(fundraising::major_donors::routes())
-        .merge(fundraising::dashboard::routes())
-        .route("/network", get(network::pages::dashboard))
-        .route("/network/units", get(network::pages::units))
-        .route("/network/units/{id}", get(network::pages::unit))
-        .route("/network/units/{id}/move", post(network::pages::move_unit))
-        .route("/network/units/{id}/wuyou", post(network::pages::assess))
-        .route("/network/units/{id}/edit", post(network::pages::edit_unit))
-        .route("/network/pass-mark", post(network::pages::set_pass_mark))
-        .route(
-            "/network/import",
-            post(network::pages::import_submit)
-                .layer(DefaultBodyLimit::max(network::IMPORT_BODY_LIMIT))
-                .get(network::pages::import_form),
-        )
-        .route("/network/import/template.xlsx", get(network::pages::import_template))
-        .route("/api/v1/network/units", get(network::api::units))
-        .route(
-            "/api/v1/network/units/import",
-            post(network::api::import).layer(DefaultBodyLimit::max(network::IMPORT_BODY_LIMIT)),
-        )
-        .route(
-            "/api/v1/network/units/{id}",
-            get(network::api::unit).put(network::api::update),
-        )
-        .route("/api/v1/network/units/{id}/move", post(network::api::move_unit))
-        .route("/api/v1/network/units/{id}/wuyou", put(network::api::assess))
-        .route("/api/v1/network/compliance", get(network::api::compliance))
-        .route("/api/v1/network/checklist", get(network::api::checklist))
-        .route(
-            "/api/v1/network/checklist/{code}",
-            put(network::api::checklist_item_save),
-        )
-        .route("/network/checklist", post(network::pages::save_checklist_item))
-        .merge(relief::routes())
-        .merge(members::routes())
+    crate::routes::router()
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(track_metrics))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         // Server errors are logged once, with their cause chain, where they
         // become a response (ApiError); the trace layer only notes them at
         // debug level, so a starting server's 503 /healthz is not an ERROR.

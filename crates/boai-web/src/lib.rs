@@ -21,6 +21,7 @@ mod orgs;
 mod pages;
 pub mod rate_limit;
 mod relief;
+pub mod routes;
 mod server;
 mod transparency;
 mod users;
@@ -29,6 +30,7 @@ pub use app::{build_router, serve, AppState, WebConfig};
 pub use error::{ApiError, PageError};
 /// Online giving: providers, the sandbox (tests forge and replay with it).
 pub use fundraising::payments;
+pub use routes::route_table;
 
 /// The verification address a gift's certificate QR code carries (relative),
 /// for tests and tools.

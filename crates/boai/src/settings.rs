@@ -32,7 +32,8 @@ pub struct Settings {
     pub login_rate_per_minute: u32,
     /// Days an API token lives.
     pub token_days: i64,
-    /// Mark cookies `Secure` (set when served over HTTPS).
+    /// Served over HTTPS: cookies are marked `Secure` and responses carry
+    /// `Strict-Transport-Security`.
     pub secure_cookies: bool,
     /// The address the public reaches this server at (QR codes on certificates).
     pub public_url: String,
@@ -161,7 +162,8 @@ login_rate_per_minute = 60
 # API tokens live this many days unless revoked first.
 token_days = 90
 
-# Mark cookies Secure: turn on when Boai is served over HTTPS.
+# Served over HTTPS: marks cookies Secure and sends Strict-Transport-Security.
+# Turn on when Boai is served over HTTPS (directly or behind a TLS proxy).
 secure_cookies = false
 
 # The address the public reaches Boai at; certificate QR codes point here.

@@ -7,7 +7,7 @@ use crate::auth::{client_ip, new_secret, secret_hash, Authorized, SignedIn};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use boai_domain::ids::ApiTokenId;
 use boai_store::accounts::{ApiToken, LoginOutcome, TokenAccess};
 use chrono::{DateTime, Utc};
@@ -172,4 +172,29 @@ pub async fn me(auth: Authorized<SignedIn>) -> Result<Response, ApiError> {
             org_id: a.org_id.0,
         },
     ))
+}
+
+/// A password change: the current password and the new one.
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub current_password: Option<String>,
+    pub new_password: Option<String>,
+}
+
+/// `POST /api/v1/me/password`: changes the caller's own password under the
+/// password rules (8–128 characters, two of letters / digits / symbols, not
+/// containing the username); every browser session of the account ends.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", request_body = PasswordChange,
+    responses((status = 204, description = "changed; sign in again in the browser"), (status = 401), (status = 403),
+        (status = 422, description = "current password wrong or new password against the rules")),
+    security(("bearer" = [])))]
+pub async fn password_change(auth: Authorized<SignedIn>, body: ApiJson<PasswordChange>) -> Result<Response, ApiError> {
+    let b = body.value;
+    auth.store
+        .password_change(
+            b.current_password.as_deref().unwrap_or_default(),
+            b.new_password.as_deref().unwrap_or_default(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -7,18 +7,20 @@ use crate::api::json_response;
 use crate::auth::{Authorized, PageUser, ViewGifts};
 use crate::components::chart::{Bar, BarChart, LineChart};
 use crate::pages::{lang_of, render, Layout};
-use crate::{ApiError, AppState, PageError};
+use crate::{ApiError, PageError};
 use askama::Template;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use boai_store::fundraising::dashboard::Dashboard;
 
 /// The routes (merged into the app's router).
-pub fn routes() -> axum::Router<AppState> {
-    use axum::routing::get;
-    axum::Router::new()
-        .route("/fundraising/dashboard", get(page))
-        .route("/api/v1/giving/dashboard", get(api))
+pub fn routes() -> Vec<crate::routes::Route> {
+    use crate::routes::{get, Access::Needs};
+    use boai_domain::accounts::Permission as P;
+    vec![
+        get("/fundraising/dashboard", Needs(P::ViewGifts), page),
+        get("/api/v1/giving/dashboard", Needs(P::ViewGifts), api),
+    ]
 }
 
 fn yuan(fen: i64) -> i64 {

@@ -320,9 +320,9 @@ struct GiftPage {
     error: Option<String>,
 }
 
-async fn gift_page(
+async fn gift_page<N: crate::auth::Need>(
     headers: &HeaderMap,
-    user: &PageUser<ViewGifts>,
+    user: &PageUser<N>,
     id: GiftId,
     error: Option<String>,
 ) -> Result<Response, PageError> {
@@ -357,7 +357,7 @@ pub struct RefundForm {
 
 pub async fn refund(
     headers: HeaderMap,
-    user: PageUser<ViewGifts>,
+    user: PageUser<RecordGifts>,
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<RefundForm>,
 ) -> Result<Response, PageError> {

@@ -15,10 +15,6 @@ pub mod pages;
 
 use crate::components::export::{Cell, Sheet};
 use crate::network::{read_table, rows_from_table, IMPORT_BODY_LIMIT};
-use crate::AppState;
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
-use axum::Router;
 use boai_domain::members::{parse_import_row, MemberType, IMPORT_COLUMNS, IMPORT_REQUIRED};
 use boai_store::members::MemberImportRows;
 use chrono::NaiveDate;
@@ -65,49 +61,56 @@ pub fn template_sheet() -> Sheet {
 }
 
 /// The routes of members and councils.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/members", get(pages::list).post(pages::create))
-        .route("/members/new", get(pages::new_form))
-        .route("/members/dues", get(pages::dues).post(pages::dues_save))
-        .route("/members/arrears", get(pages::arrears))
-        .route("/members/reminders", post(pages::send_reminders))
-        .route("/members/lapse", post(pages::lapse))
-        .route(
-            "/members/import",
-            post(pages::import_submit)
-                .layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT))
-                .get(pages::import_form),
-        )
-        .route("/members/import/template.xlsx", get(pages::import_template))
-        .route("/members/{id}", get(pages::detail))
-        .route("/members/{id}/payments", post(pages::pay))
-        .route("/councils", get(councils::index))
-        .route("/councils/{org}", get(councils::page))
-        .route("/councils/{org}/members", post(councils::add_member))
-        .route(
-            "/councils/{org}/meetings",
-            post(councils::add_meeting).layer(DefaultBodyLimit::max(crate::transparency::UPLOAD_BODY_LIMIT)),
-        )
-        .route("/councils/meetings/{id}/minutes", get(councils::minutes))
-        .route("/api/v1/members", get(api::list).post(api::create))
-        .route("/api/v1/members/arrears", get(api::arrears))
-        .route("/api/v1/members/dues", get(api::dues))
-        .route("/api/v1/members/dues-rates", put(api::set_rate))
-        .route(
+pub fn routes() -> Vec<crate::routes::Route> {
+    use crate::routes::{get, post, put, Access::Needs};
+    use boai_domain::accounts::Permission as P;
+    vec![
+        get("/members", Needs(P::ViewMembers), pages::list),
+        post("/members", Needs(P::ManageMembers), pages::create),
+        get("/members/new", Needs(P::ManageMembers), pages::new_form),
+        get("/members/dues", Needs(P::ViewMembers), pages::dues),
+        post("/members/dues", Needs(P::ManageDues), pages::dues_save),
+        get("/members/arrears", Needs(P::ViewMembers), pages::arrears),
+        post("/members/reminders", Needs(P::ManageMembers), pages::send_reminders),
+        post("/members/lapse", Needs(P::ManageMembers), pages::lapse),
+        post("/members/import", Needs(P::ManageMembers), pages::import_submit).body_limit(IMPORT_BODY_LIMIT),
+        get("/members/import", Needs(P::ManageMembers), pages::import_form),
+        get(
+            "/members/import/template.xlsx",
+            Needs(P::ViewMembers),
+            pages::import_template,
+        ),
+        get("/members/{id}", Needs(P::ViewMembers), pages::detail),
+        post("/members/{id}/payments", Needs(P::ManageMembers), pages::pay),
+        get("/councils", Needs(P::ViewOrgs), councils::index),
+        get("/councils/{org}", Needs(P::ViewOrgs), councils::page),
+        post("/councils/{org}/members", Needs(P::ManageOrgs), councils::add_member),
+        post("/councils/{org}/meetings", Needs(P::ManageOrgs), councils::add_meeting)
+            .body_limit(crate::transparency::UPLOAD_BODY_LIMIT),
+        get("/councils/meetings/{id}/minutes", Needs(P::ViewOrgs), councils::minutes),
+        get("/api/v1/members", Needs(P::ViewMembers), api::list),
+        post("/api/v1/members", Needs(P::ManageMembers), api::create),
+        get("/api/v1/members/arrears", Needs(P::ViewMembers), api::arrears),
+        get("/api/v1/members/dues", Needs(P::ViewMembers), api::dues),
+        put("/api/v1/members/dues-rates", Needs(P::ManageDues), api::set_rate),
+        get("/api/v1/members/reminders", Needs(P::ViewMembers), api::reminders),
+        post(
             "/api/v1/members/reminders",
-            get(api::reminders).post(api::send_reminders),
-        )
-        .route("/api/v1/members/lapse", post(api::lapse))
-        .route(
-            "/api/v1/members/import",
-            post(api::import).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
-        )
-        .route("/api/v1/members/{id}", get(api::get))
-        .route("/api/v1/members/{id}/payments", post(api::pay))
-        .route("/api/v1/councils", get(councils::api_orgs))
-        .route("/api/v1/councils/{org}", get(councils::api_view))
-        .route("/api/v1/councils/{org}/members", post(councils::api_add_member))
+            Needs(P::ManageMembers),
+            api::send_reminders,
+        ),
+        post("/api/v1/members/lapse", Needs(P::ManageMembers), api::lapse),
+        post("/api/v1/members/import", Needs(P::ManageMembers), api::import).body_limit(IMPORT_BODY_LIMIT),
+        get("/api/v1/members/{id}", Needs(P::ViewMembers), api::get),
+        post("/api/v1/members/{id}/payments", Needs(P::ManageMembers), api::pay),
+        get("/api/v1/councils", Needs(P::ViewOrgs), councils::api_orgs),
+        get("/api/v1/councils/{org}", Needs(P::ViewOrgs), councils::api_view),
+        post(
+            "/api/v1/councils/{org}/members",
+            Needs(P::ManageOrgs),
+            councils::api_add_member,
+        ),
+    ]
 }
 
 #[cfg(test)]

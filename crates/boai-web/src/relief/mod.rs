@@ -14,9 +14,7 @@ pub mod pages;
 
 use crate::auth::csrf::{same, UploadedFile};
 use crate::{ApiError, AppState, PageError};
-use axum::extract::{DefaultBodyLimit, FromRequest, Request};
-use axum::routing::{get, post, put};
-use axum::Router;
+use axum::extract::{FromRequest, Request};
 use boai_domain::relief::{ApplicationInput, Settings};
 use boai_domain::transparency::FileInput;
 
@@ -27,49 +25,58 @@ pub const UPLOAD_BODY_LIMIT: usize = 24 * 1024 * 1024;
 pub const APPLY_CSRF_COOKIE: &str = "boai_relief_csrf";
 
 /// The relief routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/relief", get(pages::index))
-        .route(
-            "/relief/apply",
-            get(pages::apply_form)
-                .post(pages::apply_submit)
-                .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
-        )
-        .route("/relief/status", get(pages::status_form).post(pages::status_submit))
-        .route("/relief/aided/{index}", get(pages::aided))
-        .route(
-            "/relief/new",
-            get(pages::new_form)
-                .post(pages::new_submit)
-                .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
-        )
-        .route("/relief/cases", get(pages::cases))
-        .route("/relief/cases/{id}", get(pages::case))
-        .route("/relief/cases/{id}/review", post(pages::review))
-        .route("/relief/cases/{id}/resubmit", post(pages::resubmit))
-        .route("/relief/cases/{id}/pay", post(pages::pay))
-        .route("/relief/cases/{id}/files/{file}", get(pages::attachment))
-        .route(
+pub fn routes() -> Vec<crate::routes::Route> {
+    use crate::routes::{
+        get, post, put,
+        Access::{Needs, Public},
+    };
+    use boai_domain::accounts::Permission as P;
+    vec![
+        get("/relief", Needs(P::ViewRelief), pages::index),
+        get("/relief/apply", Public, pages::apply_form),
+        post("/relief/apply", Public, pages::apply_submit).body_limit(UPLOAD_BODY_LIMIT),
+        get("/relief/status", Public, pages::status_form),
+        post("/relief/status", Public, pages::status_submit),
+        get("/relief/aided/{index}", Public, pages::aided),
+        get("/relief/new", Needs(P::HandleRelief), pages::new_form),
+        post("/relief/new", Needs(P::HandleRelief), pages::new_submit).body_limit(UPLOAD_BODY_LIMIT),
+        get("/relief/cases", Needs(P::ViewRelief), pages::cases),
+        get("/relief/cases/{id}", Needs(P::ViewRelief), pages::case),
+        post("/relief/cases/{id}/review", Needs(P::HandleRelief), pages::review),
+        post("/relief/cases/{id}/resubmit", Needs(P::HandleRelief), pages::resubmit),
+        post("/relief/cases/{id}/pay", Needs(P::ManageFunds), pages::pay),
+        get(
+            "/relief/cases/{id}/files/{file}",
+            Needs(P::ViewRelief),
+            pages::attachment,
+        ),
+        get("/relief/programmes/{id}", Needs(P::ViewRelief), pages::programme),
+        post(
             "/relief/programmes/{id}",
-            get(pages::programme).post(pages::programme_rule),
-        )
-        .route("/relief/payments.xlsx", get(pages::payment_file))
-        .route("/api/v1/relief/programmes", get(api::programmes))
-        .route("/api/v1/relief/programmes/{id}", put(api::programme_update))
-        .route(
-            "/api/v1/relief/cases",
-            get(api::cases)
-                .post(api::create)
-                .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
-        )
-        .route("/api/v1/relief/cases/{id}", get(api::case))
-        .route("/api/v1/relief/cases/{id}/reviews", post(api::review))
-        .route("/api/v1/relief/cases/{id}/resubmit", post(api::resubmit))
-        .route("/api/v1/relief/payments", post(api::pay))
-        .route("/api/v1/relief/stats", get(api::stats))
-        .route("/api/v1/relief/status", post(api::status))
-        .route("/api/v1/relief/aided/{index}", get(api::aided))
+            Needs(P::ManageProjects),
+            pages::programme_rule,
+        ),
+        get("/relief/payments.xlsx", Needs(P::ManageFunds), pages::payment_file),
+        get("/api/v1/relief/programmes", Needs(P::ViewRelief), api::programmes),
+        put(
+            "/api/v1/relief/programmes/{id}",
+            Needs(P::ManageProjects),
+            api::programme_update,
+        ),
+        get("/api/v1/relief/cases", Needs(P::ViewRelief), api::cases),
+        post("/api/v1/relief/cases", Needs(P::HandleRelief), api::create).body_limit(UPLOAD_BODY_LIMIT),
+        get("/api/v1/relief/cases/{id}", Needs(P::ViewRelief), api::case),
+        post("/api/v1/relief/cases/{id}/reviews", Needs(P::HandleRelief), api::review),
+        post(
+            "/api/v1/relief/cases/{id}/resubmit",
+            Needs(P::HandleRelief),
+            api::resubmit,
+        ),
+        post("/api/v1/relief/payments", Needs(P::ManageFunds), api::pay),
+        get("/api/v1/relief/stats", Needs(P::ViewRelief), api::stats),
+        post("/api/v1/relief/status", Public, api::status),
+        get("/api/v1/relief/aided/{index}", Public, api::aided),
+    ]
 }
 
 /// The applicant's fields as a form sends them.

@@ -604,9 +604,9 @@ struct CasePage {
     error: String,
 }
 
-async fn case_page(
+async fn case_page<N: crate::auth::Need>(
     headers: &HeaderMap,
-    user: &PageUser<ViewRelief>,
+    user: &PageUser<N>,
     id: CaseId,
     error: String,
     status: StatusCode,
@@ -695,7 +695,7 @@ fn error_text(e: &StoreError) -> Option<String> {
 
 pub async fn review(
     headers: HeaderMap,
-    user: PageUser<ViewRelief>,
+    user: PageUser<HandleRelief>,
     Path(id): Path<uuid::Uuid>,
     CsrfForm(form): CsrfForm<ReviewForm>,
 ) -> Result<Response, PageError> {
@@ -733,7 +733,7 @@ pub struct Empty {}
 
 pub async fn resubmit(
     headers: HeaderMap,
-    user: PageUser<ViewRelief>,
+    user: PageUser<HandleRelief>,
     Path(id): Path<uuid::Uuid>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<Response, PageError> {
@@ -748,7 +748,7 @@ pub async fn resubmit(
 
 pub async fn pay(
     headers: HeaderMap,
-    user: PageUser<ViewRelief>,
+    user: PageUser<ManageFunds>,
     Path(id): Path<uuid::Uuid>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> Result<Response, PageError> {
@@ -865,9 +865,9 @@ pub struct ProgrammeQuery {
     saved: Option<String>,
 }
 
-async fn programme_page(
+async fn programme_page<N: crate::auth::Need>(
     headers: &HeaderMap,
-    user: &PageUser<ViewRelief>,
+    user: &PageUser<N>,
     id: ProgrammeId,
     rule: Option<Rule>,
     errors: FieldErrors,
@@ -954,7 +954,7 @@ pub async fn programme(
 /// Saves the rule form: `combine`, then `field_i` / `value_i` rows (blank rows dropped).
 pub async fn programme_rule(
     headers: HeaderMap,
-    user: PageUser<ViewRelief>,
+    user: PageUser<crate::auth::ManageProjects>,
     Path(id): Path<uuid::Uuid>,
     CsrfForm(form): CsrfForm<HashMap<String, String>>,
 ) -> Result<Response, PageError> {

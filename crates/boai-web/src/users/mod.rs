@@ -1,5 +1,6 @@
 //! User accounts: `/api/v1/users` and the users page. Only admins create
-//! accounts; supervisors may list them; everyone sees only their subtree.
+//! accounts and change their roles (audited); supervisors may list them;
+//! everyone sees only their subtree.
 
 use crate::api::{idempotency_claim, idempotency_prior, json_response, ApiJson, ListOf};
 use crate::auth::{Authorized, ManageUsers, PageUser, ViewUsers};
@@ -9,7 +10,7 @@ use crate::i18n::t;
 use crate::pages::{china_time, lang_of, render, Layout};
 use crate::{ApiError, PageError};
 use askama::Template;
-use axum::extract::Query;
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use boai_domain::accounts::{Role, User, UserForCreate, UserInput};
@@ -120,6 +121,33 @@ pub async fn create(
         )
         .await?;
     Ok(json_response(StatusCode::CREATED, &UserDto::from(&user)))
+}
+
+/// A new role for an account.
+#[derive(Deserialize, ToSchema)]
+pub struct RoleChange {
+    pub role: Option<String>,
+}
+
+/// `PUT /api/v1/users/{id}/role`: gives an account in scope another role
+/// (administrators; audited with before and after; 404 outside the scope).
+#[utoipa::path(put, path = "/api/v1/users/{id}/role", tag = "users", params(("id" = Uuid, Path)),
+    request_body = RoleChange,
+    responses((status = 200, body = UserDto), (status = 401), (status = 403), (status = 404), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn set_role(
+    auth: Authorized<ManageUsers>,
+    Path(id): Path<String>,
+    body: ApiJson<RoleChange>,
+) -> Result<Response, ApiError> {
+    let id: boai_domain::ids::UserId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let Some(role) = body.value.role.as_deref().map(str::trim).and_then(Role::parse) else {
+        let mut errors = boai_domain::validation::FieldErrors::new();
+        errors.add("role", "请选择有效的角色");
+        return Err(errors.into());
+    };
+    let user = auth.store.user_set_role(id, role).await?;
+    Ok(json_response(StatusCode::OK, &UserDto::from(&user)))
 }
 
 #[derive(Template)]

@@ -21,20 +21,39 @@ use boai_store::{Page, ScopedStore};
 use serde::Deserialize;
 
 /// The routes (merged into the app's router).
-pub fn routes() -> axum::Router<AppState> {
-    use axum::routing::{get, post};
-    axum::Router::new()
-        .route("/fundraising/major-donors", get(list_page))
-        .route("/fundraising/major-donors/{id}", get(donor_page))
-        .route("/fundraising/major-donors/{id}/visits", post(visit_form))
-        .route("/fundraising/visits/{id}/done", post(done_form))
-        .route("/fundraising/major-donors/{id}/statement/{year}", get(statement_pdf))
-        .route("/api/v1/giving/donors", get(api_totals))
-        .route("/api/v1/giving/donors/{id}", get(api_donor))
-        .route("/api/v1/giving/donors/{id}/visits", post(api_visit))
-        .route("/api/v1/giving/reminders", get(api_reminders))
-        .route("/api/v1/giving/recognition-levels", get(api_levels).put(api_levels_set))
-        .route("/api/v1/giving/donors/{id}/statement/{year}", get(api_statement))
+pub fn routes() -> Vec<crate::routes::Route> {
+    use crate::routes::{get, post, put, Access::Needs};
+    use boai_domain::accounts::Permission as P;
+    vec![
+        get("/fundraising/major-donors", Needs(P::ViewGifts), list_page),
+        get("/fundraising/major-donors/{id}", Needs(P::ViewGifts), donor_page),
+        post(
+            "/fundraising/major-donors/{id}/visits",
+            Needs(P::RecordGifts),
+            visit_form,
+        ),
+        post("/fundraising/visits/{id}/done", Needs(P::RecordGifts), done_form),
+        get(
+            "/fundraising/major-donors/{id}/statement/{year}",
+            Needs(P::ViewGifts),
+            statement_pdf,
+        ),
+        get("/api/v1/giving/donors", Needs(P::ViewGifts), api_totals),
+        get("/api/v1/giving/donors/{id}", Needs(P::ViewGifts), api_donor),
+        post("/api/v1/giving/donors/{id}/visits", Needs(P::RecordGifts), api_visit),
+        get("/api/v1/giving/reminders", Needs(P::ViewGifts), api_reminders),
+        get("/api/v1/giving/recognition-levels", Needs(P::ViewGifts), api_levels),
+        put(
+            "/api/v1/giving/recognition-levels",
+            Needs(P::RecordGifts),
+            api_levels_set,
+        ),
+        get(
+            "/api/v1/giving/donors/{id}/statement/{year}",
+            Needs(P::ViewGifts),
+            api_statement,
+        ),
+    ]
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -278,9 +297,9 @@ struct DonorPage {
     errors: boai_domain::validation::FieldErrors,
 }
 
-async fn donor_view(
+async fn donor_view<N: crate::auth::Need>(
     headers: &HeaderMap,
-    user: &PageUser<ViewGifts>,
+    user: &PageUser<N>,
     id: uuid::Uuid,
     errors: boai_domain::validation::FieldErrors,
 ) -> Result<Response, PageError> {
@@ -330,7 +349,7 @@ pub struct VisitForm {
 
 pub async fn visit_form(
     headers: HeaderMap,
-    user: PageUser<ViewGifts>,
+    user: PageUser<RecordGifts>,
     Path(id): Path<uuid::Uuid>,
     CsrfForm(form): CsrfForm<VisitForm>,
 ) -> Result<Response, PageError> {

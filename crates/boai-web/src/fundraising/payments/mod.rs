@@ -96,16 +96,24 @@ pub async fn sweep(state: AppState) {
 }
 
 /// The routes of online giving (merged into the app's router).
-pub fn routes() -> axum::Router<AppState> {
-    use axum::routing::{get, post};
-    axum::Router::new()
-        .route("/give", get(pages::give_form).post(pages::give_submit))
-        .route("/give/orders/{no}", get(pages::order_page))
-        .route("/give/orders/{no}/certificate.pdf", get(pages::order_certificate))
-        .route("/sandbox/pay/{no}", get(pages::sandbox_page).post(pages::sandbox_pay))
-        .route("/api/v1/giving/orders", get(api::list).post(api::create))
-        .route("/api/v1/giving/orders/{no}", get(api::get))
-        .route("/api/v1/giving/orders/{no}/refunds", post(api::refund))
-        .route("/api/v1/giving/rejections", get(api::rejections))
-        .route("/api/v1/giving/notify/{provider}", post(notify::notify))
+pub fn routes() -> Vec<crate::routes::Route> {
+    use crate::routes::{
+        get, post,
+        Access::{Needs, Public},
+    };
+    use boai_domain::accounts::Permission as P;
+    vec![
+        get("/give", Public, pages::give_form),
+        post("/give", Public, pages::give_submit),
+        get("/give/orders/{no}", Public, pages::order_page),
+        get("/give/orders/{no}/certificate.pdf", Public, pages::order_certificate),
+        get("/sandbox/pay/{no}", Public, pages::sandbox_page),
+        post("/sandbox/pay/{no}", Public, pages::sandbox_pay),
+        get("/api/v1/giving/orders", Needs(P::ViewGifts), api::list),
+        post("/api/v1/giving/orders", Public, api::create),
+        get("/api/v1/giving/orders/{no}", Public, api::get),
+        post("/api/v1/giving/orders/{no}/refunds", Needs(P::RecordGifts), api::refund),
+        get("/api/v1/giving/rejections", Needs(P::ViewGifts), api::rejections),
+        post("/api/v1/giving/notify/{provider}", Public, notify::notify),
+    ]
 }

@@ -11,9 +11,9 @@ use crate::auth::{Authorized, PageUser, RecordGifts, ViewGifts};
 use crate::fundraising::api::{donation_input, DonationBody, DonationDto};
 use crate::network::{decode_text, read_csv, read_xlsx, IMPORT_MAX_BYTES};
 use crate::pages::{lang_of, render, Layout};
-use crate::{ApiError, AppState, PageError};
+use crate::{ApiError, PageError};
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, Path, Query};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use boai_domain::fundraising::reconciliation::{parse_statement, BankLayout, Statement};
@@ -52,20 +52,29 @@ async fn import(store: &ScopedStore, bytes: &[u8]) -> Result<StatementReport, Ap
 }
 
 /// The routes (merged into the app's router).
-pub fn routes() -> axum::Router<AppState> {
-    use axum::routing::{get, post};
-    let limit = DefaultBodyLimit::max(crate::network::IMPORT_BODY_LIMIT);
-    axum::Router::new()
-        .route("/fundraising/bank", post(upload).layer(limit).get(page))
-        .route("/fundraising/bank/lines/{id}/accept", post(accept_form))
-        .route(
-            "/api/v1/giving/bank/statements",
-            post(api_import).layer(DefaultBodyLimit::max(crate::network::IMPORT_BODY_LIMIT)),
-        )
-        .route("/api/v1/giving/bank/lines", get(api_lines))
-        .route("/api/v1/giving/bank/lines/{id}/accept", post(api_accept))
-        .route("/api/v1/giving/bank/lines/{id}/gift", post(api_gift))
-        .route("/api/v1/giving/bank/layouts", get(api_layouts).post(api_layout_save))
+pub fn routes() -> Vec<crate::routes::Route> {
+    use crate::routes::{get, post, Access::Needs};
+    use boai_domain::accounts::Permission as P;
+    vec![
+        post("/fundraising/bank", Needs(P::RecordGifts), upload).body_limit(crate::network::IMPORT_BODY_LIMIT),
+        get("/fundraising/bank", Needs(P::ViewGifts), page),
+        post(
+            "/fundraising/bank/lines/{id}/accept",
+            Needs(P::RecordGifts),
+            accept_form,
+        ),
+        post("/api/v1/giving/bank/statements", Needs(P::RecordGifts), api_import)
+            .body_limit(crate::network::IMPORT_BODY_LIMIT),
+        get("/api/v1/giving/bank/lines", Needs(P::ViewGifts), api_lines),
+        post(
+            "/api/v1/giving/bank/lines/{id}/accept",
+            Needs(P::RecordGifts),
+            api_accept,
+        ),
+        post("/api/v1/giving/bank/lines/{id}/gift", Needs(P::RecordGifts), api_gift),
+        get("/api/v1/giving/bank/layouts", Needs(P::ViewGifts), api_layouts),
+        post("/api/v1/giving/bank/layouts", Needs(P::RecordGifts), api_layout_save),
+    ]
 }
 
 /// A statement line.
@@ -204,9 +213,9 @@ struct BankPage {
     report: Option<StatementReport>,
 }
 
-async fn bank_page(
+async fn bank_page<N: crate::auth::Need>(
     headers: &HeaderMap,
-    user: &PageUser<ViewGifts>,
+    user: &PageUser<N>,
     error: String,
     report: Option<StatementReport>,
 ) -> Result<Response, PageError> {
@@ -241,17 +250,9 @@ pub async fn page(headers: HeaderMap, user: PageUser<ViewGifts>) -> Result<Respo
 /// `POST /fundraising/bank`: upload a statement.
 pub async fn upload(
     headers: HeaderMap,
-    user: PageUser<ViewGifts>,
+    user: PageUser<RecordGifts>,
     upload: CsrfMultipart,
 ) -> Result<Response, PageError> {
-    if !user
-        .identity
-        .actor
-        .role
-        .can(boai_domain::accounts::Permission::RecordGifts)
-    {
-        return Err(ApiError::Forbidden("您的角色无权导入对账单").into());
-    }
     let Some(file) = upload.file("file") else {
         return bank_page(&headers, &user, "请选择对账单文件".to_owned(), None).await;
     };
