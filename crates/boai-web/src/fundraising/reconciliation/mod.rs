@@ -9,7 +9,6 @@ use crate::api::{json_response, ApiJson, ListOf};
 use crate::auth::csrf::{CsrfForm, CsrfMultipart};
 use crate::auth::{Authorized, PageUser, RecordGifts, ViewGifts};
 use crate::fundraising::api::{donation_input, DonationBody, DonationDto};
-use crate::network::{decode_text, read_csv, read_xlsx, IMPORT_MAX_BYTES};
 use crate::pages::{lang_of, render, Layout};
 use crate::{ApiError, AppState, PageError};
 use askama::Template;
@@ -17,30 +16,14 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use boai_domain::fundraising::reconciliation::{parse_statement, BankLayout, Statement};
+use boai_domain::fundraising::reconciliation::BankLayout;
 use boai_domain::validation::FieldErrors;
 use boai_store::fundraising::reconciliation::{BankLine, StatementReport};
 use boai_store::{Page, ScopedStore};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-/// Reads a statement file into a table and parses it with the layouts.
-pub fn read_statement(bytes: &[u8], layouts: &[BankLayout]) -> Result<Statement, String> {
-    if bytes.is_empty() {
-        return Err("文件为空".to_owned());
-    }
-    if bytes.len() > IMPORT_MAX_BYTES {
-        return Err(format!("文件过大 (不超过 {} MB)", IMPORT_MAX_BYTES / 1024 / 1024));
-    }
-    let table = if bytes.starts_with(b"PK\x03\x04") {
-        read_xlsx(bytes)?
-    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        return Err("不支持旧版 .xls 文件, 请另存为 .xlsx 或 .csv".to_owned());
-    } else {
-        read_csv(&decode_text(bytes)?)?
-    };
-    parse_statement(&table, layouts)
-}
+pub use boai_import::read_statement;
 
 async fn import(store: &ScopedStore, bytes: &[u8]) -> Result<StatementReport, ApiError> {
     let layouts = store.bank_layouts().await?;
