@@ -125,18 +125,70 @@ fn main() -> Result<(), Box<dyn Error>> {
     std::fs::write(d.join("units-formula.xlsx"), xlsx(&units, true, false)?)?;
     std::fs::write(d.join("units-merged.xlsx"), xlsx(&units, false, true)?)?;
     let mut members: Table = vec![boai_domain::members::IMPORT_COLUMNS.iter().map(|(_, zh)| *zh).collect()];
-    members.push(vec!["张三", "JN-LX-001", "普通会员", id1, "", "13800138000", "2024-03-01"]);
-    members.push(vec!["示例公司", "JN-LX-004", "团体会员", "", code1, "0531-86000000", "2024-03-01"]);
+    members.push(vec![
+        "张三",
+        "JN-LX-001",
+        "普通会员",
+        id1,
+        "",
+        "13800138000",
+        "2024-03-01",
+    ]);
+    members.push(vec![
+        "示例公司",
+        "JN-LX-004",
+        "团体会员",
+        "",
+        code1,
+        "0531-86000000",
+        "2024-03-01",
+    ]);
     members.push(vec!["李四", "JN-LX-002", "youth", "", "", "", ""]);
     write_table(&d, "members", &members)?;
 
     // Bank statements in both built-in layouts.
     let d = dir("bank_statement")?;
     let debit_credit: Table = vec![
-        vec!["交易日期", "借方发生额", "贷方发生额", "余额", "对方户名", "对方账号", "摘要", "交易流水号"],
-        vec!["2026-03-01", "", "1,000.00", "51,000.00", "张三", "6222000000000001", "捐赠 JN2026000001", "B20260301001"],
-        vec!["2026/3/2", "200.50", "", "50,799.50", "济南印刷厂", "", "宣传册", "B20260302001"],
-        vec!["20260303", "0", "88", "50,887.50", "李四", "", "附言 爱心", "B20260303001"],
+        vec![
+            "交易日期",
+            "借方发生额",
+            "贷方发生额",
+            "余额",
+            "对方户名",
+            "对方账号",
+            "摘要",
+            "交易流水号",
+        ],
+        vec![
+            "2026-03-01",
+            "",
+            "1,000.00",
+            "51,000.00",
+            "张三",
+            "6222000000000001",
+            "捐赠 JN2026000001",
+            "B20260301001",
+        ],
+        vec![
+            "2026/3/2",
+            "200.50",
+            "",
+            "50,799.50",
+            "济南印刷厂",
+            "",
+            "宣传册",
+            "B20260302001",
+        ],
+        vec![
+            "20260303",
+            "0",
+            "88",
+            "50,887.50",
+            "李四",
+            "",
+            "附言 爱心",
+            "B20260303001",
+        ],
     ];
     write_table(&d, "debit-credit", &debit_credit)?;
     let signed: Table = vec![
@@ -174,7 +226,15 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     // Ledger entries (canonical) and a bundle of them.
     let d = dir("ledger_entry")?;
-    let kinds = ["gift", "allocation", "disbursement", "reversal", "goods_in", "goods_out", "transfer"];
+    let kinds = [
+        "gift",
+        "allocation",
+        "disbursement",
+        "reversal",
+        "goods_in",
+        "goods_out",
+        "transfer",
+    ];
     let mut canon = Vec::new();
     for (i, kind) in kinds.iter().enumerate() {
         let bytes = entry(kind, 123_456 + i as i64, i as i64 + 1).to_canonical()?;
@@ -185,7 +245,11 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     // Tile paths of a tree of 70,000 leaves (full and partial, both kinds).
     let d = dir("tile_path")?;
-    for (i, t) in TilePath::all_for(70_000).iter().enumerate().filter(|(i, _)| i % 37 == 0 || *i > 540) {
+    for (i, t) in TilePath::all_for(70_000)
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 37 == 0 || *i > 540)
+    {
         std::fs::write(d.join(format!("tile-{i}")), t.path())?;
     }
     std::fs::write(d.join("big"), "tile/0/x001/x234/067.p/5")?;

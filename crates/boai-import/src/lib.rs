@@ -237,7 +237,6 @@ pub fn rows_from_table<T>(
     Ok(out)
 }
 
-
 /// Reads a bank statement file (.xlsx or CSV, through [`read_table`]) and
 /// parses it with the layouts; refused whole when no layout fits or any line
 /// is broken.

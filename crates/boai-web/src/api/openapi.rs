@@ -6,8 +6,8 @@
 //! `application/problem+json` (unless the handler documented its own
 //! content), and each operation lists the errors it can give whatever its
 //! handler says: 400 (a malformed query, path or body), 401 and 403 (when it
-//! needs a token), 404 (when its path names a record), 409, 413 and 422 (when
-//! it takes a body), 423 and 429 (sign-in), 429 (public look-ups).
+//! needs a token), 404 (when its path or body names a record), 409, 413 and
+//! 422 (when it takes a body), 423 and 429 (sign-in), 429 (public look-ups).
 //! `scripts/schemathesis.sh` checks the running server against this document.
 
 use axum::http::header;
@@ -187,7 +187,8 @@ impl ProblemResponses {
         } else {
             wanted.push(429);
         }
-        if path.contains('{') {
+        // A record named in the path, or by id in the body, may be outside the scope.
+        if path.contains('{') || op.request_body.is_some() {
             wanted.push(404);
         }
         if op.request_body.is_some() {
@@ -199,13 +200,14 @@ impl ProblemResponses {
         let problem = || Content::new(Some(RefOr::Ref(Ref::from_schema_name("Problem"))));
         for status in wanted {
             let key = status.to_string();
-            if !op.responses.responses.contains_key(&key) {
-                let response = ResponseBuilder::new()
-                    .description(Self::status_text(status))
-                    .content(PROBLEM_JSON, problem())
-                    .build();
-                op.responses.responses.insert(key, RefOr::T(response));
-            }
+            op.responses.responses.entry(key).or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(Self::status_text(status))
+                        .content(PROBLEM_JSON, problem())
+                        .build(),
+                )
+            });
         }
         for (status, response) in op.responses.responses.iter_mut() {
             let is_error = status.parse::<u16>().is_ok_and(|s| s >= 400);

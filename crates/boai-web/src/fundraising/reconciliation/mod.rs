@@ -5,7 +5,7 @@
 //! under `/api/v1/giving/bank/…`. A file that does not fit a layout, or has a
 //! broken row, is refused whole; lines already imported are skipped.
 
-use crate::api::{json_response, ApiJson, ListOf};
+use crate::api::{json_response, ApiJson, ApiPath, ApiQuery, ListOf};
 use crate::auth::csrf::{CsrfForm, CsrfMultipart};
 use crate::auth::{Authorized, PageUser, RecordGifts, ViewGifts};
 use crate::fundraising::api::{donation_input, DonationBody, DonationDto};
@@ -13,7 +13,7 @@ use crate::pages::{lang_of, render, Layout};
 use crate::{ApiError, AppState, PageError};
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query};
+use axum::extract::{DefaultBodyLimit, Path};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use boai_domain::fundraising::reconciliation::BankLayout;
@@ -109,7 +109,7 @@ pub struct LineQuery {
 
 #[utoipa::path(get, path = "/api/v1/giving/bank/lines", tag = "giving", params(LineQuery),
     responses((status = 200, body = ListOf<BankLineDto>), (status = 401), (status = 403)), security(("bearer" = [])))]
-pub async fn api_lines(auth: Authorized<ViewGifts>, Query(q): Query<LineQuery>) -> Result<Response, ApiError> {
+pub async fn api_lines(auth: Authorized<ViewGifts>, ApiQuery(q): ApiQuery<LineQuery>) -> Result<Response, ApiError> {
     let (items, total) = auth
         .store
         .bank_lines(q.status.as_deref(), Page::new(q.page, q.per_page))
@@ -127,7 +127,7 @@ pub async fn api_lines(auth: Authorized<ViewGifts>, Query(q): Query<LineQuery>) 
     params(("id" = uuid::Uuid, Path, description = "the line")),
     responses((status = 204), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)),
     security(("bearer" = [])))]
-pub async fn api_accept(auth: Authorized<RecordGifts>, Path(id): Path<uuid::Uuid>) -> Result<Response, ApiError> {
+pub async fn api_accept(auth: Authorized<RecordGifts>, ApiPath(id): ApiPath<uuid::Uuid>) -> Result<Response, ApiError> {
     auth.store.bank_line_accept(id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -138,7 +138,7 @@ pub async fn api_accept(auth: Authorized<RecordGifts>, Path(id): Path<uuid::Uuid
     security(("bearer" = [])))]
 pub async fn api_gift(
     auth: Authorized<RecordGifts>,
-    Path(id): Path<uuid::Uuid>,
+    ApiPath(id): ApiPath<uuid::Uuid>,
     body: ApiJson<DonationBody>,
 ) -> Result<Response, ApiError> {
     let mut body = body.value;
