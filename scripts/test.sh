@@ -12,11 +12,16 @@
 #   b. sqlite    every Rust test on SQLite
 #   c. postgres  the very same tests on PostgreSQL (one fresh database per test)
 #   d. browser   the end-to-end tests in e2e/ (Chromium against target/debug/boai)
-#   e. cleanup   drops leftover boai_test_* databases (also on failure)
+#   e. fuzz      scripts/fuzz.sh: every cargo-fuzz target in fuzz/ for BOAI_FUZZ_SECS
+#                (default 20) seconds (installs cargo-fuzz from crates.io if missing)
+#   f. openapi   scripts/schemathesis.sh: Schemathesis (PyPI, pinned, in a venv) against
+#                the demo server's /api/openapi.json: no 5xx, statuses and bodies as documented
+#   g. cleanup   drops leftover boai_test_* databases (also on failure)
 #
 # Environment (all optional):
 #   BOAI_TEST_PG_URL   PostgreSQL server for phase c
 #                      (default postgres://postgres@127.0.0.1:5432/postgres)
+#   BOAI_FUZZ_SECS     seconds per fuzz target in phase e (default 20)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -248,6 +253,9 @@ phase build    "cargo build --workspace --all-targets" cargo build --workspace -
 phase sqlite   "BOAI_TEST_DATABASE=sqlite cargo test --workspace" run_sqlite_tests
 phase postgres "BOAI_TEST_DATABASE=postgres cargo test --workspace ($PG_URL)" run_postgres_tests
 phase browser  "node --test e2e/ (Chromium against target/debug/boai)" run_browser_tests
+phase fuzz     "scripts/fuzz.sh ${BOAI_FUZZ_SECS:-20} (cargo-fuzz, stable, no sanitizer; every target)" \
+    bash scripts/fuzz.sh "${BOAI_FUZZ_SECS:-20}"
+phase openapi  "scripts/schemathesis.sh (demo server against its OpenAPI document)" bash scripts/schemathesis.sh
 phase cleanup  "drop leftover boai_test_* databases" drop_test_databases
 CLEANED_UP=1
 write_totals

@@ -1,11 +1,17 @@
 //! Ledger entries: what the public may see of one journal entry, as canonical
 //! JSON (RFC 8785). Money is integer fen; people appear only as a public name
 //! or `匿名`, a salted commitment, or a pseudonym. Field order in the bytes is
-//! the canonical (sorted) order, whatever the struct says.
+//! the canonical (sorted) order, whatever the struct says. Integers must be
+//! within ±(2^53 − 1) (I-JSON, which RFC 8785 assumes): beyond that the
+//! canonical form writes them as doubles, i.e. a different number (found by
+//! fuzz/fuzz_targets/ledger_entry.rs), so such an entry is refused.
 
 use crate::LedgerError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// The largest integer RFC 8785 (I-JSON) writes exactly: 2^53 − 1.
+pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
 
 /// The format version written in every entry's `v`.
 pub const ENTRY_VERSION: u32 = 1;
@@ -65,6 +71,13 @@ impl LedgerEntry {
     pub fn to_canonical(&self) -> Result<Vec<u8>, LedgerError> {
         if !KINDS.contains(&self.kind.as_str()) {
             return Err(LedgerError::Malformed(format!("unknown kind {}", self.kind)));
+        }
+        for (name, value) in [("amount_fen", self.amount_fen), ("journal_seq", self.journal_seq)] {
+            if !(-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&value) {
+                return Err(LedgerError::Malformed(format!(
+                    "{name} {value} is outside ±(2^53 − 1), which canonical JSON cannot write exactly"
+                )));
+            }
         }
         serde_json_canonicalizer::to_vec(self).map_err(|e| LedgerError::Malformed(e.to_string()))
     }
@@ -136,6 +149,34 @@ mod tests {
         unknown.pop();
         unknown.extend_from_slice(br#","zz":1}"#);
         assert!(LedgerEntry::from_canonical(&unknown).is_err());
+    }
+
+    #[test]
+    fn integers_beyond_2_53_are_refused_not_rounded() {
+        // Found by the ledger_entry fuzz target: the canonical form wrote
+        // 1255555555555553456 as 1255555555555553500, a different amount.
+        let fuzzed = br#"{"amount_fen":1255555555555553456,"at":"2026-01-02T03:04:05Z","journal_id":"j","journal_seq":0,"kind":"gift","project_id":"p","v":1}"#;
+        let entry: LedgerEntry = serde_json::from_slice(fuzzed).unwrap();
+        assert!(entry.to_canonical().is_err());
+        assert!(LedgerEntry::from_canonical(fuzzed).is_err());
+        let rounded = br#"{"amount_fen":1255555555555553500,"at":"2026-01-02T03:04:05Z","journal_id":"j","journal_seq":0,"kind":"gift","project_id":"p","v":1}"#;
+        assert!(LedgerEntry::from_canonical(rounded).is_err());
+        for (amount, seq, ok) in [
+            (MAX_SAFE_INTEGER, 1, true),
+            (-MAX_SAFE_INTEGER, 1, true),
+            (MAX_SAFE_INTEGER + 1, 1, false),
+            (1, MAX_SAFE_INTEGER + 1, false),
+            (i64::MIN, 1, false),
+        ] {
+            let mut e = sample();
+            e.amount_fen = amount;
+            e.journal_seq = seq;
+            let canonical = e.to_canonical();
+            assert_eq!(canonical.is_ok(), ok, "{amount} {seq}");
+            if let Ok(bytes) = canonical {
+                assert_eq!(LedgerEntry::from_canonical(&bytes).unwrap(), e);
+            }
+        }
     }
 
     #[test]

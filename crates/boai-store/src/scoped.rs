@@ -53,8 +53,10 @@ impl Page {
         }
     }
 
+    /// Rows to skip, at most `i64::MAX` (SQL offsets are signed: a larger one
+    /// made sea-query's binder panic, found by Schemathesis with `page=2^63-1`).
     pub fn offset(&self) -> u64 {
-        (self.page - 1).saturating_mul(self.per_page)
+        (self.page - 1).saturating_mul(self.per_page).min(i64::MAX as u64)
     }
 }
 

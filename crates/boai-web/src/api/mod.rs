@@ -2,12 +2,16 @@
 //! answers problem+json for malformed or oversize bodies, the list envelope
 //! `{"items", "total"}` with clamped paging, idempotency keys for writes that
 //! create records, and the OpenAPI document generated from the handlers.
+//! Query strings and path segments of API handlers are read with [`ApiQuery`]
+//! and [`ApiPath`], so a malformed one is a 400 problem+json like a malformed
+//! body (axum's own extractors answer text/plain).
 
 pub mod openapi;
 
 use crate::ApiError;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use boai_store::idempotency::{IdempotencyClaim, Prior, StoredResponse};
@@ -63,6 +67,34 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
                 ApiError::BadRequest(e.body_text())
             }
         })
+    }
+}
+
+/// Query-string parameters of an API handler; malformed → 400 problem+json.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| ApiError::BadRequest(e.body_text()))
+    }
+}
+
+/// Path segments of an API handler; malformed (e.g. not a UUID) → 400 problem+json.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|e| ApiError::BadRequest(e.body_text()))
     }
 }
 

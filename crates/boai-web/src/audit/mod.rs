@@ -2,7 +2,7 @@
 //! page, filtered by record type, record id, who, action and date, exported
 //! to Excel. Everyone sees only their subtree's rows.
 
-use crate::api::{json_response, ListOf};
+use crate::api::{json_response, ApiQuery, ListOf};
 use crate::auth::{Authorized, PageUser, ViewAudit};
 use crate::components::export::{Cell, Sheet};
 use crate::components::list::{export_href, fetch_all, xlsx_download, CellView, ListView, Pager};
@@ -113,7 +113,7 @@ impl AuditQuery {
 
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = ListOf<AuditDto>), (status = 401), (status = 403)), security(("bearer" = [])))]
-pub async fn list(auth: Authorized<ViewAudit>, Query(q): Query<AuditQuery>) -> Result<Response, ApiError> {
+pub async fn list(auth: Authorized<ViewAudit>, ApiQuery(q): ApiQuery<AuditQuery>) -> Result<Response, ApiError> {
     let (items, total) = auth
         .store
         .audit_list(&q.filter(), Page::new(q.page, q.per_page))

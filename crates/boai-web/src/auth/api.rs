@@ -1,11 +1,11 @@
 //! `/api/v1/auth/…`: issue a token for a username and password, list and
 //! revoke one's own tokens, and `/api/v1/me`.
 
-use crate::api::{json_response, ApiJson};
+use crate::api::{json_response, ApiJson, ApiPath};
 use crate::auth::pages::RawParts;
 use crate::auth::{client_ip, new_secret, secret_hash, Authorized, SignedIn};
 use crate::{ApiError, AppState};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use boai_domain::ids::ApiTokenId;
@@ -144,7 +144,7 @@ pub async fn tokens_list(auth: Authorized<SignedIn>) -> Result<Response, ApiErro
 #[utoipa::path(delete, path = "/api/v1/auth/tokens/{id}", tag = "auth",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = TokenDto), (status = 401), (status = 404)), security(("bearer" = [])))]
-pub async fn token_revoke(auth: Authorized<SignedIn>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn token_revoke(auth: Authorized<SignedIn>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     let id: ApiTokenId = id.parse().map_err(|_| ApiError::NotFound)?;
     let token = auth.store.token_revoke(id).await?;
     Ok(json_response(StatusCode::OK, &TokenDto::from(token)))

@@ -1,10 +1,10 @@
 //! `/api/v1/donations` and `/api/v1/donors`.
 
-use crate::api::{idempotency_claim, idempotency_prior, json_response, ApiJson, ListOf};
+use crate::api::{idempotency_claim, idempotency_prior, json_response, ApiJson, ApiPath, ApiQuery, ListOf};
 use crate::auth::{Authorized, RecordGifts, ViewGifts};
 use crate::fundraising::certificates::pdf_response;
 use crate::{ApiError, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use boai_domain::fundraising::{parse_fen, Channel, DonationForCreate, DonationInput};
@@ -180,7 +180,7 @@ pub fn donation_input(body: DonationBody) -> Result<DonationForCreate, FieldErro
 
 #[utoipa::path(get, path = "/api/v1/donations", tag = "fundraising", params(DonationQuery),
     responses((status = 200, body = ListOf<DonationDto>), (status = 401), (status = 403)), security(("bearer" = [])))]
-pub async fn list(auth: Authorized<ViewGifts>, Query(q): Query<DonationQuery>) -> Result<Response, ApiError> {
+pub async fn list(auth: Authorized<ViewGifts>, ApiQuery(q): ApiQuery<DonationQuery>) -> Result<Response, ApiError> {
     let (items, total) = auth
         .store
         .donations_list(&q.filter(), Page::new(q.page, q.per_page))
@@ -223,7 +223,7 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/donations/{id}", tag = "fundraising", params(("id" = Uuid, Path)),
     responses((status = 200, body = DonationDto), (status = 401), (status = 404)), security(("bearer" = [])))]
-pub async fn get(auth: Authorized<ViewGifts>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get(auth: Authorized<ViewGifts>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     let id: GiftId = id.parse().map_err(|_| ApiError::NotFound)?;
     Ok(json_response(
         StatusCode::OK,
@@ -237,7 +237,7 @@ pub async fn get(auth: Authorized<ViewGifts>, Path(id): Path<String>) -> Result<
 pub async fn certificate(
     State(state): State<AppState>,
     auth: Authorized<ViewGifts>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let id: GiftId = id.parse().map_err(|_| ApiError::NotFound)?;
     let gift = auth.store.donation_get(id).await?;
@@ -258,7 +258,7 @@ pub struct RefundBody {
     security(("bearer" = [])))]
 pub async fn refund(
     auth: Authorized<RecordGifts>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: ApiJson<RefundBody>,
 ) -> Result<Response, ApiError> {
     let id: GiftId = id.parse().map_err(|_| ApiError::NotFound)?;
@@ -315,7 +315,7 @@ pub struct DonorQuery {
 
 #[utoipa::path(get, path = "/api/v1/donors", tag = "fundraising", params(DonorQuery),
     responses((status = 200, body = ListOf<DonorDto>), (status = 401), (status = 403)), security(("bearer" = [])))]
-pub async fn donors(auth: Authorized<ViewGifts>, Query(q): Query<DonorQuery>) -> Result<Response, ApiError> {
+pub async fn donors(auth: Authorized<ViewGifts>, ApiQuery(q): ApiQuery<DonorQuery>) -> Result<Response, ApiError> {
     let (items, total) = auth
         .store
         .donors_list(q.q.as_deref(), Page::new(q.page, q.per_page))

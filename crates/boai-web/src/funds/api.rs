@@ -1,9 +1,8 @@
 //! `/api/v1/projects` and `/api/v1/funds/…`.
 
-use crate::api::{json_response, ApiJson, ListOf};
+use crate::api::{json_response, ApiJson, ApiPath, ApiQuery, ListOf};
 use crate::auth::{Authorized, ManageFunds, ManageProjects, SignedIn, ViewFunds};
 use crate::ApiError;
-use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use boai_domain::fundraising::{parse_date, parse_fen, parse_project_id};
@@ -74,7 +73,10 @@ pub struct ProjectQuery {
 
 #[utoipa::path(get, path = "/api/v1/projects", tag = "funds", params(ProjectQuery),
     responses((status = 200, body = ListOf<ProjectDto>), (status = 401)), security(("bearer" = [])))]
-pub async fn projects_list(auth: Authorized<SignedIn>, Query(q): Query<ProjectQuery>) -> Result<Response, ApiError> {
+pub async fn projects_list(
+    auth: Authorized<SignedIn>,
+    ApiQuery(q): ApiQuery<ProjectQuery>,
+) -> Result<Response, ApiError> {
     let filter = ProjectFilter {
         q: q.q,
         status: q.status.as_deref().and_then(ProjectStatus::parse),
@@ -92,7 +94,7 @@ pub async fn projects_list(auth: Authorized<SignedIn>, Query(q): Query<ProjectQu
 
 #[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "funds", params(("id" = Uuid, Path)),
     responses((status = 200, body = ProjectDto), (status = 401), (status = 404)), security(("bearer" = [])))]
-pub async fn project_get(auth: Authorized<SignedIn>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn project_get(auth: Authorized<SignedIn>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     let id: ProjectId = id.parse().map_err(|_| ApiError::NotFound)?;
     Ok(json_response(
         StatusCode::OK,
@@ -428,7 +430,7 @@ pub struct ReversalBody {
     security(("bearer" = [])))]
 pub async fn reverse(
     auth: Authorized<ManageFunds>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: ApiJson<ReversalBody>,
 ) -> Result<Response, ApiError> {
     let id: boai_domain::ids::JournalEntryId = id.parse().map_err(|_| ApiError::NotFound)?;

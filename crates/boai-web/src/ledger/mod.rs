@@ -9,8 +9,9 @@
 
 pub mod signer;
 
+use crate::api::ApiPath;
 use crate::{ApiError, AppState};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -55,7 +56,7 @@ pub async fn key(State(state): State<AppState>) -> Response {
     params(("path" = String, Path, description = "e.g. `0/x001/234`, `1/000.p/7`, `entries/000`")),
     responses((status = 200, description = "tile bytes", content_type = "application/octet-stream"),
         (status = 400, description = "malformed path"), (status = 404, description = "not in the tree")))]
-pub async fn tile(State(state): State<AppState>, Path(path): Path<String>) -> Result<Response, ApiError> {
+pub async fn tile(State(state): State<AppState>, ApiPath(path): ApiPath<String>) -> Result<Response, ApiError> {
     let tile = TilePath::parse(&format!("tile/{path}")).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let Some(bytes) = state.store.ledger_tile(tile).await? else {
         return Err(ApiError::NotFound);
@@ -100,7 +101,7 @@ pub struct ProofOut {
 #[utoipa::path(get, path = "/api/v1/ledger/proofs/{index}", tag = "ledger",
     params(("index" = u64, Path, description = "0-based ledger index")),
     responses((status = 200, body = ProofOut), (status = 404, description = "no such entry yet")))]
-pub async fn proof(State(state): State<AppState>, Path(index): Path<u64>) -> Result<Json<ProofOut>, ApiError> {
+pub async fn proof(State(state): State<AppState>, ApiPath(index): ApiPath<u64>) -> Result<Json<ProofOut>, ApiError> {
     Ok(Json(proof_of(&state, index).await?))
 }
 

@@ -3,10 +3,9 @@
 //! imports (the file as the request body). ID numbers appear masked only.
 
 use super::read_member_import;
-use crate::api::{idempotency_claim, idempotency_prior, json_response, ApiJson, ListOf, Paging};
+use crate::api::{idempotency_claim, idempotency_prior, json_response, ApiJson, ApiPath, ApiQuery, ListOf, Paging};
 use crate::auth::{Authorized, ManageDues, ManageMembers, ViewMembers};
 use crate::ApiError;
-use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use boai_domain::ids::OrgId;
@@ -160,14 +159,14 @@ async fn list_response(
 #[utoipa::path(get, path = "/api/v1/members", tag = "members", params(MemberQuery),
     responses((status = 200, body = ListOf<MemberDto>), (status = 401), (status = 403)),
     security(("bearer" = [])))]
-pub async fn list(auth: Authorized<ViewMembers>, Query(q): Query<MemberQuery>) -> Result<Response, ApiError> {
+pub async fn list(auth: Authorized<ViewMembers>, ApiQuery(q): ApiQuery<MemberQuery>) -> Result<Response, ApiError> {
     list_response(&auth, &filter_of(&q), &q).await
 }
 
 #[utoipa::path(get, path = "/api/v1/members/arrears", tag = "members", params(MemberQuery),
     responses((status = 200, body = ListOf<MemberDto>, description = "active members with a year in arrears"), (status = 401), (status = 403)),
     security(("bearer" = [])))]
-pub async fn arrears(auth: Authorized<ViewMembers>, Query(q): Query<MemberQuery>) -> Result<Response, ApiError> {
+pub async fn arrears(auth: Authorized<ViewMembers>, ApiQuery(q): ApiQuery<MemberQuery>) -> Result<Response, ApiError> {
     let mut filter = filter_of(&q);
     filter.arrears_only = true;
     filter.status = Some(MemberStatus::Active);
@@ -177,7 +176,7 @@ pub async fn arrears(auth: Authorized<ViewMembers>, Query(q): Query<MemberQuery>
 #[utoipa::path(get, path = "/api/v1/members/{id}", tag = "members", params(("id" = Uuid, Path)),
     responses((status = 200, body = MemberDetailDto), (status = 401), (status = 404)),
     security(("bearer" = [])))]
-pub async fn get(auth: Authorized<ViewMembers>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get(auth: Authorized<ViewMembers>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     let id: MemberId = id.parse().map_err(|_| ApiError::NotFound)?;
     let view = auth.store.member_get(id).await?;
     Ok(json_response(
@@ -262,7 +261,7 @@ pub struct PaymentBody {
 pub async fn pay(
     auth: Authorized<ManageMembers>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: ApiJson<PaymentBody>,
 ) -> Result<Response, ApiError> {
     let id: MemberId = id.parse().map_err(|_| ApiError::NotFound)?;
@@ -326,7 +325,7 @@ pub struct DuesDto {
 #[utoipa::path(get, path = "/api/v1/members/dues", tag = "members", params(DuesQuery),
     responses((status = 200, body = DuesDto), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = [])))]
-pub async fn dues(auth: Authorized<ViewMembers>, Query(q): Query<DuesQuery>) -> Result<Response, ApiError> {
+pub async fn dues(auth: Authorized<ViewMembers>, ApiQuery(q): ApiQuery<DuesQuery>) -> Result<Response, ApiError> {
     let year = q.year.unwrap_or_else(|| auth.store.dues_year());
     if let Some(org) = q.org_id {
         auth.store.org_get(OrgId(org)).await?;
@@ -399,7 +398,7 @@ impl From<&Reminder> for ReminderDto {
 #[utoipa::path(get, path = "/api/v1/members/reminders", tag = "members", params(Paging),
     responses((status = 200, body = ListOf<ReminderDto>), (status = 401), (status = 403)),
     security(("bearer" = [])))]
-pub async fn reminders(auth: Authorized<ViewMembers>, Query(p): Query<Paging>) -> Result<Response, ApiError> {
+pub async fn reminders(auth: Authorized<ViewMembers>, ApiQuery(p): ApiQuery<Paging>) -> Result<Response, ApiError> {
     let (items, total) = auth.store.reminders_list(p.page()).await?;
     Ok(json_response(
         StatusCode::OK,
@@ -447,7 +446,7 @@ pub struct ImportQuery {
     security(("bearer" = [])))]
 pub async fn import(
     auth: Authorized<ManageMembers>,
-    Query(q): Query<ImportQuery>,
+    ApiQuery(q): ApiQuery<ImportQuery>,
     crate::api::ApiBytes(body): crate::api::ApiBytes,
 ) -> Result<Response, ApiError> {
     let mode = match q.mode.as_deref() {

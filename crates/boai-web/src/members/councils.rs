@@ -2,7 +2,7 @@
 //! members, terms and meetings, minutes upload (checked by first bytes) and
 //! download, and `/api/v1/councils/…`.
 
-use crate::api::{json_response, ApiJson, ListOf};
+use crate::api::{json_response, ApiJson, ApiPath, ListOf};
 use crate::auth::csrf::{CsrfForm, CsrfMultipart};
 use crate::auth::{Authorized, ManageOrgs, PageUser, ViewOrgs};
 use crate::pages::{lang_of, render, Layout};
@@ -291,7 +291,7 @@ pub struct CouncilDto {
     params(("org" = Uuid, Path, description = "the city or a branch")),
     responses((status = 200, body = CouncilDto), (status = 401), (status = 404)),
     security(("bearer" = [])))]
-pub async fn api_view(auth: Authorized<ViewOrgs>, Path(org): Path<String>) -> Result<Response, ApiError> {
+pub async fn api_view(auth: Authorized<ViewOrgs>, ApiPath(org): ApiPath<String>) -> Result<Response, ApiError> {
     let org: OrgId = org.parse().map_err(|_| ApiError::NotFound)?;
     let view = auth.store.council_view(org).await?;
     Ok(json_response(
@@ -338,7 +338,7 @@ pub struct CouncilMemberBody {
     security(("bearer" = [])))]
 pub async fn api_add_member(
     auth: Authorized<ManageOrgs>,
-    Path(org): Path<String>,
+    ApiPath(org): ApiPath<String>,
     body: ApiJson<CouncilMemberBody>,
 ) -> Result<Response, ApiError> {
     let org: OrgId = org.parse().map_err(|_| ApiError::NotFound)?;

@@ -3,10 +3,9 @@
 
 use super::pages::district_lines;
 use super::read_import;
-use crate::api::{json_response, ApiJson, ListOf, Paging};
+use crate::api::{json_response, ApiJson, ApiPath, ApiQuery, ListOf, Paging};
 use crate::auth::{Authorized, ManageOrgs, ManageSettings, ViewOrgs};
 use crate::ApiError;
-use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use boai_domain::ids::OrgId;
@@ -114,7 +113,7 @@ pub struct UnitQuery {
 #[utoipa::path(get, path = "/api/v1/network/units", tag = "network", params(UnitQuery),
     responses((status = 200, body = ListOf<UnitDto>), (status = 401)),
     security(("bearer" = [])))]
-pub async fn units(auth: Authorized<ViewOrgs>, Query(q): Query<UnitQuery>) -> Result<Response, ApiError> {
+pub async fn units(auth: Authorized<ViewOrgs>, ApiQuery(q): ApiQuery<UnitQuery>) -> Result<Response, ApiError> {
     let filter = UnitFilter {
         q: q.q.clone(),
         branch_id: q.branch_id.map(OrgId),
@@ -147,7 +146,7 @@ pub async fn units(auth: Authorized<ViewOrgs>, Query(q): Query<UnitQuery>) -> Re
     params(("id" = Uuid, Path, description = "unit id")),
     responses((status = 200, body = UnitDto), (status = 401), (status = 404)),
     security(("bearer" = [])))]
-pub async fn unit(auth: Authorized<ViewOrgs>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn unit(auth: Authorized<ViewOrgs>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     let id: OrgId = id.parse().map_err(|_| ApiError::NotFound)?;
     let unit = auth.store.network_unit(id).await?;
     Ok(json_response(StatusCode::OK, &UnitDto::from(&unit)))
@@ -172,7 +171,7 @@ pub struct UnitBody {
     security(("bearer" = [])))]
 pub async fn update(
     auth: Authorized<ManageOrgs>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: ApiJson<UnitBody>,
 ) -> Result<Response, ApiError> {
     let id: OrgId = id.parse().map_err(|_| ApiError::NotFound)?;
@@ -202,7 +201,7 @@ pub struct MoveBody {
     security(("bearer" = [])))]
 pub async fn move_unit(
     auth: Authorized<ManageOrgs>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: ApiJson<MoveBody>,
 ) -> Result<Response, ApiError> {
     let id: OrgId = id.parse().map_err(|_| ApiError::NotFound)?;
@@ -241,7 +240,7 @@ pub struct WuyouBody {
     security(("bearer" = [])))]
 pub async fn assess(
     auth: Authorized<ManageOrgs>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: ApiJson<WuyouBody>,
 ) -> Result<Response, ApiError> {
     let id: OrgId = id.parse().map_err(|_| ApiError::NotFound)?;
@@ -337,7 +336,7 @@ pub struct ImportQuery {
     security(("bearer" = [])))]
 pub async fn import(
     auth: Authorized<ManageOrgs>,
-    Query(q): Query<ImportQuery>,
+    ApiQuery(q): ApiQuery<ImportQuery>,
     crate::api::ApiBytes(body): crate::api::ApiBytes,
 ) -> Result<Response, ApiError> {
     let mode = match q.mode.as_deref() {
@@ -410,7 +409,7 @@ pub async fn checklist(auth: Authorized<ViewOrgs>) -> Result<Response, ApiError>
     security(("bearer" = [])))]
 pub async fn checklist_item_save(
     auth: Authorized<ManageSettings>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     body: ApiJson<ChecklistItemBody>,
 ) -> Result<Response, ApiError> {
     let body = body.value;

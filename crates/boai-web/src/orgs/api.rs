@@ -1,9 +1,8 @@
 //! `/api/v1/orgs`: list, get, create.
 
-use crate::api::{idempotency_claim, idempotency_prior, json_response, ApiJson, ListOf, Paging};
+use crate::api::{idempotency_claim, idempotency_prior, json_response, ApiJson, ApiPath, ApiQuery, ListOf, Paging};
 use crate::auth::{Authorized, ManageOrgs, ViewOrgs};
 use crate::ApiError;
-use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use boai_domain::ids::OrgId;
@@ -74,7 +73,7 @@ pub struct OrgQuery {
 #[utoipa::path(get, path = "/api/v1/orgs", tag = "orgs", params(OrgQuery),
     responses((status = 200, body = ListOf<OrgDto>), (status = 401), (status = 403)),
     security(("bearer" = [])))]
-pub async fn list(auth: Authorized<ViewOrgs>, Query(q): Query<OrgQuery>) -> Result<Response, ApiError> {
+pub async fn list(auth: Authorized<ViewOrgs>, ApiQuery(q): ApiQuery<OrgQuery>) -> Result<Response, ApiError> {
     let filter = OrgFilter {
         q: q.q.clone(),
         level: q.level.as_deref().and_then(OrgLevel::parse),
@@ -98,7 +97,7 @@ pub async fn list(auth: Authorized<ViewOrgs>, Query(q): Query<OrgQuery>) -> Resu
     params(("id" = Uuid, Path, description = "organisation id")),
     responses((status = 200, body = OrgDto), (status = 401), (status = 404)),
     security(("bearer" = [])))]
-pub async fn get(auth: Authorized<ViewOrgs>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get(auth: Authorized<ViewOrgs>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     let id: OrgId = id.parse().map_err(|_| ApiError::NotFound)?;
     let org = auth.store.org_get(id).await?;
     Ok(json_response(StatusCode::OK, &OrgDto::from(&org)))

@@ -5,11 +5,11 @@
 //! (rate-limited, one answer for any wrong detail) and a paid case's public
 //! summary by its ledger index.
 
-use crate::api::{json_response, ApiJson, ListOf};
+use crate::api::{json_response, ApiJson, ApiPath, ApiQuery, ListOf};
 use crate::auth::pages::RawParts;
 use crate::auth::{client_ip, Authorized, HandleRelief, ManageFunds, ManageProjects, ViewRelief};
 use crate::{ApiError, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine;
@@ -194,7 +194,8 @@ impl From<&Filed> for FiledDto {
 
 /// Programmes that apply to the caller.
 #[utoipa::path(get, path = "/api/v1/relief/programmes", tag = "relief",
-    responses((status = 200, body = ListOf<ProgrammeDto>)))]
+    responses((status = 200, body = ListOf<ProgrammeDto>)),
+    security(("bearer" = [])))]
 pub async fn programmes(auth: Authorized<ViewRelief>) -> Result<Response, ApiError> {
     let list = auth.store.relief_programmes().await?;
     Ok(json_response(
@@ -223,10 +224,11 @@ pub struct ProgrammeBody {
 
 /// Changes a programme's settings (rule, flow, budget…).
 #[utoipa::path(put, path = "/api/v1/relief/programmes/{id}", tag = "relief", request_body = ProgrammeBody,
-    responses((status = 200, body = ProgrammeDto), (status = 422, description = "bad settings, fields named")))]
+    responses((status = 200, body = ProgrammeDto), (status = 422, description = "bad settings, fields named")),
+    params(("id" = Uuid, Path, description = "the record's id")), security(("bearer" = [])))]
 pub async fn programme_update(
     auth: Authorized<ManageProjects>,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     body: ApiJson<ProgrammeBody>,
 ) -> Result<Response, ApiError> {
     let b = body.value;
@@ -273,8 +275,9 @@ impl CaseQuery {
 
 /// Cases in the caller's scope, newest first.
 #[utoipa::path(get, path = "/api/v1/relief/cases", tag = "relief", params(CaseQuery),
-    responses((status = 200, body = ListOf<CaseDto>)))]
-pub async fn cases(auth: Authorized<ViewRelief>, Query(q): Query<CaseQuery>) -> Result<Response, ApiError> {
+    responses((status = 200, body = ListOf<CaseDto>)),
+    security(("bearer" = [])))]
+pub async fn cases(auth: Authorized<ViewRelief>, ApiQuery(q): ApiQuery<CaseQuery>) -> Result<Response, ApiError> {
     let page = boai_store::Page::new(q.page, q.per_page);
     let (items, total) = auth.store.relief_cases(&q.filter(), page).await?;
     Ok(json_response(
@@ -374,7 +377,8 @@ impl CaseBody {
 /// Files an application on behalf of a person.
 #[utoipa::path(post, path = "/api/v1/relief/cases", tag = "relief", request_body = CaseBody,
     responses((status = 201, body = FiledDto),
-        (status = 422, description = "incomplete or bad input, an ineligible applicant (`eligibility`: the failing rule in words) or a duplicate application (`id_card`)")))]
+        (status = 422, description = "incomplete or bad input, an ineligible applicant (`eligibility`: the failing rule in words) or a duplicate application (`id_card`)")),
+    security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     auth: Authorized<HandleRelief>,
@@ -404,8 +408,9 @@ pub async fn create(
 
 /// One case in scope.
 #[utoipa::path(get, path = "/api/v1/relief/cases/{id}", tag = "relief",
-    responses((status = 200, body = CaseDetailDto), (status = 404)))]
-pub async fn case(auth: Authorized<ViewRelief>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+    responses((status = 200, body = CaseDetailDto), (status = 404)),
+    params(("id" = Uuid, Path, description = "the record's id")), security(("bearer" = [])))]
+pub async fn case(auth: Authorized<ViewRelief>, ApiPath(id): ApiPath<Uuid>) -> Result<Response, ApiError> {
     let d = auth.store.relief_case(CaseId(id)).await?;
     Ok(json_response(StatusCode::OK, &CaseDetailDto::from(&d)))
 }
@@ -424,10 +429,11 @@ pub struct ReviewBody {
     responses((status = 200, body = CaseDto),
         (status = 404, description = "no such case in scope"),
         (status = 409, description = "already decided or waiting for documents"),
-        (status = 422, description = "wrong level, own case, second approval, reason missing")))]
+        (status = 422, description = "wrong level, own case, second approval, reason missing")),
+    params(("id" = Uuid, Path, description = "the record's id")), security(("bearer" = [])))]
 pub async fn review(
     auth: Authorized<HandleRelief>,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     body: ApiJson<ReviewBody>,
 ) -> Result<Response, ApiError> {
     let Some(decision) = body.value.decision.as_deref().and_then(Decision::parse) else {
@@ -450,8 +456,9 @@ pub async fn review(
 
 /// Puts a case returned for documents back into review.
 #[utoipa::path(post, path = "/api/v1/relief/cases/{id}/resubmit", tag = "relief",
-    responses((status = 200, body = CaseDto), (status = 409)))]
-pub async fn resubmit(auth: Authorized<HandleRelief>, Path(id): Path<Uuid>) -> Result<Response, ApiError> {
+    responses((status = 200, body = CaseDto), (status = 409)),
+    params(("id" = Uuid, Path, description = "the record's id")), security(("bearer" = [])))]
+pub async fn resubmit(auth: Authorized<HandleRelief>, ApiPath(id): ApiPath<Uuid>) -> Result<Response, ApiError> {
     let case = auth.store.relief_resubmit(CaseId(id)).await?;
     Ok(json_response(StatusCode::OK, &CaseDto::from(&case)))
 }
@@ -467,7 +474,8 @@ pub struct PayBody {
 #[utoipa::path(post, path = "/api/v1/relief/payments", tag = "relief", request_body = PayBody,
     responses((status = 200, body = ListOf<CaseDto>),
         (status = 409, description = "a case is not approved"),
-        (status = 422, description = "above the fund's balance or the programme's remaining budget")))]
+        (status = 422, description = "above the fund's balance or the programme's remaining budget")),
+    security(("bearer" = [])))]
 pub async fn pay(auth: Authorized<ManageFunds>, body: ApiJson<PayBody>) -> Result<Response, ApiError> {
     let ids: Vec<CaseId> = body.value.case_ids.iter().map(|i| CaseId(*i)).collect();
     let paid = auth.store.relief_pay(&ids).await?;
@@ -491,8 +499,9 @@ pub struct StatsQuery {
 /// Figures over the cases in scope: applications, approved, paid, amount
 /// paid, people helped; in all, by district and by month filed.
 #[utoipa::path(get, path = "/api/v1/relief/stats", tag = "relief", params(StatsQuery),
-    responses((status = 200, description = "`{total, by_district, by_month}` of tallies", content_type = "application/json")))]
-pub async fn stats(auth: Authorized<ViewRelief>, Query(q): Query<StatsQuery>) -> Result<Response, ApiError> {
+    responses((status = 200, description = "`{total, by_district, by_month}` of tallies", content_type = "application/json")),
+    security(("bearer" = [])))]
+pub async fn stats(auth: Authorized<ViewRelief>, ApiQuery(q): ApiQuery<StatsQuery>) -> Result<Response, ApiError> {
     let f: Figures = auth.store.relief_figures(q.programme_id.map(ProgrammeId)).await?;
     Ok(json_response(StatusCode::OK, &f))
 }
@@ -527,8 +536,9 @@ pub async fn status(
 
 /// A paid case as the public sees it, by its payment's ledger index.
 #[utoipa::path(get, path = "/api/v1/relief/aided/{index}", tag = "relief",
-    responses((status = 200, description = "pseudonym, programme, district, amount, date paid", content_type = "application/json"), (status = 404)))]
-pub async fn aided(State(state): State<AppState>, Path(index): Path<i64>) -> Result<Response, ApiError> {
+    responses((status = 200, description = "pseudonym, programme, district, amount, date paid", content_type = "application/json"), (status = 404)),
+    params(("index" = i64, Path, description = "the ledger index of the payment")))]
+pub async fn aided(State(state): State<AppState>, ApiPath(index): ApiPath<i64>) -> Result<Response, ApiError> {
     let c: PublicCase = state.store.relief_public_case(index).await?;
     Ok(json_response(StatusCode::OK, &c))
 }

@@ -2,11 +2,11 @@
 //! optional base64 attachment) and `/api/v1/transparency/deadlines` (staff,
 //! scoped).
 
-use crate::api::{idempotency_claim, idempotency_prior, json_response, ApiJson, ListOf};
+use crate::api::{idempotency_claim, idempotency_prior, json_response, ApiJson, ApiQuery, ListOf};
 use crate::auth::{Authorized, ManageProjects, ViewFunds};
 use crate::transparency::file_url;
 use crate::{ApiError, AppState};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use base64::Engine;
@@ -182,7 +182,7 @@ pub fn disclosure_input(body: DisclosureBody, today: NaiveDate) -> Result<Disclo
 
 #[utoipa::path(get, path = "/api/v1/transparency/disclosures", tag = "transparency", params(DisclosureQuery),
     responses((status = 200, body = ListOf<DisclosureDto>)))]
-pub async fn list(State(state): State<AppState>, Query(q): Query<DisclosureQuery>) -> Result<Response, ApiError> {
+pub async fn list(State(state): State<AppState>, ApiQuery(q): ApiQuery<DisclosureQuery>) -> Result<Response, ApiError> {
     let (items, total) = state
         .store
         .public_disclosures(&q.filter(), Page::new(q.page, q.per_page))
@@ -287,7 +287,7 @@ pub struct DeadlineQuery {
 pub async fn deadlines(
     State(state): State<AppState>,
     auth: Authorized<ViewFunds>,
-    Query(q): Query<DeadlineQuery>,
+    ApiQuery(q): ApiQuery<DeadlineQuery>,
 ) -> Result<Response, ApiError> {
     let all = auth
         .store

@@ -12,6 +12,7 @@
 //!   one neutral message, whatever was wrong;
 //! - `/transparency/verify`: how anyone can check the ledger themselves.
 
+use crate::api::ApiPath;
 use crate::auth::pages::RawParts;
 use crate::auth::{client_ip, MaybeCaller};
 use crate::components::chart::PairedColumnChart;
@@ -20,7 +21,7 @@ use crate::ledger::{proof_of, ProofOut};
 use crate::pages::{china_time, render, Layout};
 use crate::{ApiError, AppState, PageError};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
@@ -557,7 +558,7 @@ fn flow_rows(lang: Lang, trace: &GiftTrace, names: &HashMap<String, String>) -> 
 pub async fn trace(
     State(state): State<AppState>,
     RawParts(parts): RawParts,
-    Path(index): Path<u64>,
+    ApiPath(index): ApiPath<u64>,
 ) -> Result<Response, ApiError> {
     // It reads the whole log: limited per client like the find page.
     state

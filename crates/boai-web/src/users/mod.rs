@@ -2,7 +2,7 @@
 //! accounts and change their roles (audited); supervisors may list them;
 //! everyone sees only their subtree.
 
-use crate::api::{idempotency_claim, idempotency_prior, json_response, ApiJson, ListOf};
+use crate::api::{idempotency_claim, idempotency_prior, json_response, ApiJson, ApiQuery, ListOf};
 use crate::auth::{Authorized, ManageUsers, PageUser, ViewUsers};
 use crate::components::export::{Cell, Sheet};
 use crate::components::list::{export_href, fetch_all, xlsx_download, CellView, ListQuery, ListView, Pager};
@@ -70,7 +70,7 @@ pub struct UserQuery {
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery),
     responses((status = 200, body = ListOf<UserDto>), (status = 401), (status = 403)), security(("bearer" = [])))]
-pub async fn list(auth: Authorized<ViewUsers>, Query(q): Query<UserQuery>) -> Result<Response, ApiError> {
+pub async fn list(auth: Authorized<ViewUsers>, ApiQuery(q): ApiQuery<UserQuery>) -> Result<Response, ApiError> {
     let filter = UserFilter {
         q: q.q,
         role: q.role.as_deref().and_then(Role::parse),

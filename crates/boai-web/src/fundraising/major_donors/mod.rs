@@ -3,14 +3,14 @@
 //! configurable recognition levels, and the yearly statement PDF. Pages
 //! under `/fundraising/major-donors`, API under `/api/v1/giving/…`.
 
-use crate::api::{json_response, ApiJson};
+use crate::api::{json_response, ApiJson, ApiPath, ApiQuery};
 use crate::auth::csrf::CsrfForm;
 use crate::auth::{Authorized, PageUser, RecordGifts, ViewGifts};
 use crate::components::statement::{render_statement, StatementData, StatementRow};
 use crate::pages::{lang_of, render, Layout};
 use crate::{ApiError, AppState, PageError};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use boai_domain::fundraising::major_donors::{RecognitionLevel, VisitForCreate, VisitInput};
@@ -87,7 +87,7 @@ fn totals_json(t: &DonorTotals) -> serde_json::Value {
            ("page" = Option<u64>, Query, description = "page"), ("per_page" = Option<u64>, Query, description = "per page")),
     responses((status = 200, description = "`{items: [{donor_id, name, total_fen, gifts, level}], total}`"), (status = 401), (status = 403)),
     security(("bearer" = [])))]
-pub async fn api_totals(auth: Authorized<ViewGifts>, Query(q): Query<TotalsQuery>) -> Result<Response, ApiError> {
+pub async fn api_totals(auth: Authorized<ViewGifts>, ApiQuery(q): ApiQuery<TotalsQuery>) -> Result<Response, ApiError> {
     let min = match q.min_fen {
         Some(m) => Fen(m),
         None => lowest(&auth.store).await?,
@@ -116,7 +116,7 @@ fn giving_json(g: &DonorGiving) -> serde_json::Value {
     params(("id" = uuid::Uuid, Path, description = "the donor")),
     responses((status = 200, description = "totals, level, history, visits"), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = [])))]
-pub async fn api_donor(auth: Authorized<ViewGifts>, Path(id): Path<uuid::Uuid>) -> Result<Response, ApiError> {
+pub async fn api_donor(auth: Authorized<ViewGifts>, ApiPath(id): ApiPath<uuid::Uuid>) -> Result<Response, ApiError> {
     let giving = auth.store.donor_giving(DonorId(id)).await?;
     Ok(json_response(StatusCode::OK, &giving_json(&giving)))
 }
@@ -145,7 +145,7 @@ fn visit_input(b: VisitBody) -> VisitInput {
     security(("bearer" = [])))]
 pub async fn api_visit(
     auth: Authorized<RecordGifts>,
-    Path(id): Path<uuid::Uuid>,
+    ApiPath(id): ApiPath<uuid::Uuid>,
     body: ApiJson<VisitBody>,
 ) -> Result<Response, ApiError> {
     let today = auth.store.today();
@@ -245,7 +245,7 @@ async fn statement(state: &AppState, store: &ScopedStore, id: uuid::Uuid, year: 
 pub async fn api_statement(
     State(state): State<AppState>,
     auth: Authorized<ViewGifts>,
-    Path((id, year)): Path<(uuid::Uuid, String)>,
+    ApiPath((id, year)): ApiPath<(uuid::Uuid, String)>,
 ) -> Result<Response, ApiError> {
     statement(&state, &auth.store, id, &year).await
 }

@@ -8,11 +8,11 @@
 //!   (staff), `POST /api/v1/giving/orders/{no}/refunds` (finance/city staff).
 
 use super::provider::{OrderRequest, RefundCall};
-use crate::api::{json_response, ApiJson, ListOf, Paging};
+use crate::api::{json_response, ApiJson, ApiPath, ApiQuery, ListOf, Paging};
 use crate::auth::pages::RawParts;
 use crate::auth::{client_ip, Authorized, RecordGifts, ViewGifts};
 use crate::{ApiError, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use boai_domain::fundraising::payments::{GiftOrderForCreate, GiveInput, OrderStatus};
@@ -170,7 +170,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/giving/orders/{no}", tag = "giving",
     params(("no" = String, Path, description = "the order number (out_trade_no)")),
     responses((status = 200, body = OrderDto), (status = 404)))]
-pub async fn get(State(state): State<AppState>, Path(no): Path<String>) -> Result<Response, ApiError> {
+pub async fn get(State(state): State<AppState>, ApiPath(no): ApiPath<String>) -> Result<Response, ApiError> {
     let order = current_order(&state, &no).await?;
     let gift = state.store.payment_order_gift(&order).await?;
     Ok(json_response(StatusCode::OK, &order_dto(&order, gift.as_ref(), false)))
@@ -188,7 +188,7 @@ pub struct OrderQuery {
 
 #[utoipa::path(get, path = "/api/v1/giving/orders", tag = "giving", params(OrderQuery),
     responses((status = 200, body = ListOf<OrderDto>), (status = 401), (status = 403)), security(("bearer" = [])))]
-pub async fn list(auth: Authorized<ViewGifts>, Query(q): Query<OrderQuery>) -> Result<Response, ApiError> {
+pub async fn list(auth: Authorized<ViewGifts>, ApiQuery(q): ApiQuery<OrderQuery>) -> Result<Response, ApiError> {
     let status = q.status.as_deref().and_then(OrderStatus::parse);
     let (items, total) = auth
         .store
@@ -232,7 +232,7 @@ fn rejection_dto(r: &RejectedNotification) -> RejectionDto {
 
 #[utoipa::path(get, path = "/api/v1/giving/rejections", tag = "giving", params(Paging),
     responses((status = 200, body = ListOf<RejectionDto>), (status = 401), (status = 403)), security(("bearer" = [])))]
-pub async fn rejections(auth: Authorized<ViewGifts>, Query(q): Query<Paging>) -> Result<Response, ApiError> {
+pub async fn rejections(auth: Authorized<ViewGifts>, ApiQuery(q): ApiQuery<Paging>) -> Result<Response, ApiError> {
     let (items, total) = auth.store.payment_rejections_list(q.page()).await?;
     Ok(json_response(
         StatusCode::OK,
@@ -268,7 +268,7 @@ pub struct RefundDto {
 pub async fn refund(
     State(state): State<AppState>,
     auth: Authorized<RecordGifts>,
-    Path(no): Path<String>,
+    ApiPath(no): ApiPath<String>,
     body: ApiJson<RefundBody>,
 ) -> Result<Response, ApiError> {
     let mut errors = FieldErrors::new();

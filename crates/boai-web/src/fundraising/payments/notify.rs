@@ -3,20 +3,32 @@
 //! once by the store, every refusal recorded with its reason, answered in
 //! the provider's form.
 
+use crate::api::ApiPath;
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use boai_domain::fundraising::payments::{NotificationKind, Rejection};
 
+/// The answer a provider expects (WeChat Pay v3): `SUCCESS`, or `FAIL` and why.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct NotifyAck {
+    /// `SUCCESS` or `FAIL`.
+    pub code: String,
+    pub message: Option<String>,
+}
+
 #[utoipa::path(post, path = "/api/v1/giving/notify/{provider}", tag = "giving",
     params(("provider" = String, Path, description = "the provider (`sandbox`, …)")),
     request_body(content = String, description = "the provider's signed notification (WeChat Pay v3 shaped JSON)"),
-    responses((status = 200, description = "`{\"code\":\"SUCCESS\"}`"), (status = 400), (status = 401), (status = 404), (status = 503)))]
+    responses((status = 200, body = NotifyAck, description = "`{\"code\":\"SUCCESS\"}`"),
+        (status = 400, body = NotifyAck), (status = 401, body = NotifyAck), (status = 404, body = NotifyAck),
+        (status = 503, body = NotifyAck, description = "not yet recordable: the provider retries")))]
 pub async fn notify(
     State(state): State<AppState>,
-    Path(provider): Path<String>,
+    ApiPath(provider): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {

@@ -5,41 +5,24 @@
 //! under `/api/v1/giving/bank/…`. A file that does not fit a layout, or has a
 //! broken row, is refused whole; lines already imported are skipped.
 
-use crate::api::{json_response, ApiJson, ListOf};
+use crate::api::{json_response, ApiJson, ApiPath, ApiQuery, ListOf};
 use crate::auth::csrf::{CsrfForm, CsrfMultipart};
 use crate::auth::{Authorized, PageUser, RecordGifts, ViewGifts};
 use crate::fundraising::api::{donation_input, DonationBody, DonationDto};
-use crate::network::{decode_text, read_csv, read_xlsx, IMPORT_MAX_BYTES};
 use crate::pages::{lang_of, render, Layout};
 use crate::{ApiError, PageError};
 use askama::Template;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use boai_domain::fundraising::reconciliation::{parse_statement, BankLayout, Statement};
+use boai_domain::fundraising::reconciliation::BankLayout;
 use boai_domain::validation::FieldErrors;
 use boai_store::fundraising::reconciliation::{BankLine, StatementReport};
 use boai_store::{Page, ScopedStore};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-/// Reads a statement file into a table and parses it with the layouts.
-pub fn read_statement(bytes: &[u8], layouts: &[BankLayout]) -> Result<Statement, String> {
-    if bytes.is_empty() {
-        return Err("文件为空".to_owned());
-    }
-    if bytes.len() > IMPORT_MAX_BYTES {
-        return Err(format!("文件过大 (不超过 {} MB)", IMPORT_MAX_BYTES / 1024 / 1024));
-    }
-    let table = if bytes.starts_with(b"PK\x03\x04") {
-        read_xlsx(bytes)?
-    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        return Err("不支持旧版 .xls 文件, 请另存为 .xlsx 或 .csv".to_owned());
-    } else {
-        read_csv(&decode_text(bytes)?)?
-    };
-    parse_statement(&table, layouts)
-}
+pub use boai_import::read_statement;
 
 async fn import(store: &ScopedStore, bytes: &[u8]) -> Result<StatementReport, ApiError> {
     let layouts = store.bank_layouts().await?;
@@ -137,7 +120,7 @@ pub struct LineQuery {
 
 #[utoipa::path(get, path = "/api/v1/giving/bank/lines", tag = "giving", params(LineQuery),
     responses((status = 200, body = ListOf<BankLineDto>), (status = 401), (status = 403)), security(("bearer" = [])))]
-pub async fn api_lines(auth: Authorized<ViewGifts>, Query(q): Query<LineQuery>) -> Result<Response, ApiError> {
+pub async fn api_lines(auth: Authorized<ViewGifts>, ApiQuery(q): ApiQuery<LineQuery>) -> Result<Response, ApiError> {
     let (items, total) = auth
         .store
         .bank_lines(q.status.as_deref(), Page::new(q.page, q.per_page))
@@ -155,7 +138,7 @@ pub async fn api_lines(auth: Authorized<ViewGifts>, Query(q): Query<LineQuery>) 
     params(("id" = uuid::Uuid, Path, description = "the line")),
     responses((status = 204), (status = 401), (status = 403), (status = 404), (status = 409), (status = 422)),
     security(("bearer" = [])))]
-pub async fn api_accept(auth: Authorized<RecordGifts>, Path(id): Path<uuid::Uuid>) -> Result<Response, ApiError> {
+pub async fn api_accept(auth: Authorized<RecordGifts>, ApiPath(id): ApiPath<uuid::Uuid>) -> Result<Response, ApiError> {
     auth.store.bank_line_accept(id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -166,7 +149,7 @@ pub async fn api_accept(auth: Authorized<RecordGifts>, Path(id): Path<uuid::Uuid
     security(("bearer" = [])))]
 pub async fn api_gift(
     auth: Authorized<RecordGifts>,
-    Path(id): Path<uuid::Uuid>,
+    ApiPath(id): ApiPath<uuid::Uuid>,
     body: ApiJson<DonationBody>,
 ) -> Result<Response, ApiError> {
     let mut body = body.value;
