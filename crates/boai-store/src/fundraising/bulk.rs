@@ -89,7 +89,9 @@ fn to_i64(v: u64) -> StoreResult<i64> {
 /// Takes `n` numbers of a sequence at once; answers the first.
 async fn reserve_in_sequence<C: ConnectionTrait>(conn: &C, name: &str, n: usize) -> StoreResult<i64> {
     use crate::entities::sequences;
-    let n = i64::try_from(n).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
+    // An `i32` like `next_in_sequence`'s `1`: the statement text is the same,
+    // and PostgreSQL keeps the parameter type of the first one prepared.
+    let n = i32::try_from(n).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
     let last = sequences::Entity::update_many()
         .col_expr(sequences::Column::Value, Expr::col(sequences::Column::Value).add(n))
         .filter(sequences::Column::Name.eq(name))
@@ -98,7 +100,7 @@ async fn reserve_in_sequence<C: ConnectionTrait>(conn: &C, name: &str, n: usize)
         .pop()
         .map(|s| s.value)
         .ok_or_else(|| StoreError::Corrupt(format!("sequence {name} missing")))?;
-    Ok(last - n + 1)
+    Ok(last - i64::from(n) + 1)
 }
 
 /// Inserts rows in chunks that stay under the parameter limit.
