@@ -76,7 +76,7 @@ for t in "${TARGETS[@]}"; do
     [ "$JOBS" -gt 1 ] && extra=(-jobs="$JOBS" -workers="$JOBS")
     "$BIN_DIR/$t" "fuzz/corpus/$t" \
         -artifact_prefix="fuzz/artifacts/$t/" \
-        -max_total_time="$SECS" -timeout=10 -rss_limit_mb="$RSS_MB" -max_len=262144 \
+        -seed=1 -max_total_time="$SECS" -timeout=10 -rss_limit_mb="$RSS_MB" -max_len=262144 \
         -print_final_stats=1 "${extra[@]}" \
         >"$log" 2>&1 || rc=$?
     if [ "$JOBS" -gt 1 ]; then cat fuzz-*.log >>"$log" 2>/dev/null || true; rm -f fuzz-*.log; fi

@@ -46,7 +46,10 @@ fuzz_target!(|data: &[u8]| {
     assert!(!notice.id.is_empty() && notice.id.len() <= 64);
     assert!(notice.out_trade_no.len() <= 64 && notice.transaction_id.len() <= 64);
     assert_eq!(notice.sent_at, sent_at);
-    let v: serde_json::Value = serde_json::from_slice(body).expect("accepted body is JSON");
+    // Fields the reader does not use are skipped unchecked (an invalid
+    // `\u` escape there is not seen); the event type is checked where the
+    // whole body is valid JSON.
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return };
     let event = v["event_type"].as_str().unwrap_or_default();
     match notice.kind {
         NotificationKind::Payment => assert_eq!(event, "TRANSACTION.SUCCESS"),

@@ -161,13 +161,7 @@ pub(crate) async fn append_many_by<C: ConnectionTrait>(
         });
         prev = hash;
     }
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(AUDIT_CHUNK).collect();
-        audit_log::Entity::insert_many(chunk)
-            .exec_without_returning(conn)
-            .await?;
-    }
+    crate::fundraising::bulk::insert_chunked(conn, rows, AUDIT_COLUMNS).await?;
     audit_head::Entity::update_many()
         .col_expr(audit_head::Column::Hash, Expr::value(prev))
         .filter(audit_head::Column::Id.eq(1))
@@ -176,9 +170,8 @@ pub(crate) async fn append_many_by<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Rows per multi-row insert of [`append_many`] (13 columns each, well under
-/// SQLite's and PostgreSQL's bind-parameter limits).
-const AUDIT_CHUNK: usize = 2_000;
+/// Columns of an audit row (multi-row inserts stay under the bind-parameter limits).
+const AUDIT_COLUMNS: usize = 13;
 
 /// One audit row as shown to supervisors.
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -290,7 +290,7 @@ impl PlannedGift {
 }
 
 /// Gifts per transaction when seeding.
-const GIFTS_PER_BATCH: usize = 10_000;
+const GIFTS_PER_BATCH: usize = 2_048;
 
 /// Plans the `count` gifts of one month window `[from, until)`, in time
 /// order, from the window's own random stream (so windows can be planned one

@@ -103,20 +103,31 @@ async fn reserve_in_sequence<C: ConnectionTrait>(conn: &C, name: &str, n: usize)
     Ok(last - i64::from(n) + 1)
 }
 
-/// Inserts rows in chunks that stay under the parameter limit.
-async fn insert_chunked<C, A>(conn: &C, rows: Vec<A>, columns: usize) -> StoreResult<()>
+/// Inserts rows in chunks that stay under the parameter limit. Chunks hold
+/// a power of two of rows, so that the connection's statement cache (one
+/// prepared statement per distinct text) holds a few sizes, not one per
+/// batch length.
+pub(crate) async fn insert_chunked<C, A>(conn: &C, rows: Vec<A>, columns: usize) -> StoreResult<()>
 where
     C: ConnectionTrait,
     A: sea_orm::ActiveModelTrait,
     <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
 {
-    let per = (PARAMS_PER_INSERT / columns).max(1);
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(per).collect();
+    let limit = (PARAMS_PER_INSERT / columns.max(1)).max(1);
+    let per = 1usize << (usize::BITS - 1 - limit.leading_zeros());
+    let mut left = rows.len();
+    let mut rows = rows.into_iter();
+    while left > 0 {
+        let take = if left >= per {
+            per
+        } else {
+            1usize << (usize::BITS - 1 - left.leading_zeros())
+        };
+        let chunk: Vec<A> = rows.by_ref().take(take).collect();
         <A::Entity as EntityTrait>::insert_many(chunk)
             .exec_without_returning(conn)
             .await?;
+        left -= take;
     }
     Ok(())
 }
