@@ -7,7 +7,7 @@ use crate::auth;
 use crate::components::certificate::CertificateFont;
 use crate::rate_limit::ClientLimiter;
 use crate::{
-    api, audit, fundraising, funds, health, ledger, members, network, orgs, pages, relief, transparency, users,
+    api, audit, fundraising, funds, health, ledger, members, network, orgs, pages, privacy, relief, transparency, users,
 };
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{header, HeaderValue};
@@ -358,6 +358,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/network/checklist", post(network::pages::save_checklist_item))
         .merge(relief::routes())
         .merge(members::routes())
+        .merge(privacy::routes())
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(track_metrics))
@@ -365,7 +366,15 @@ pub fn build_router(state: AppState) -> Router {
         // Server errors are logged once, with their cause chain, where they
         // become a response (ApiError); the trace layer only notes them at
         // debug level, so a starting server's 503 /healthz is not an ERROR.
-        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
+        // The span names the path only: a query string may hold a searched ID
+        // number or phone (`?q=…`), which must never reach a log.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+                })
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .layer(CatchPanicLayer::new())
         .with_state(state)
 }

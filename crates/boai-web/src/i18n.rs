@@ -53,6 +53,7 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("nav.audit", "审计日志", "Audit trail"),
     ("nav.users", "用户", "Users"),
     ("nav.tokens", "API 令牌", "API tokens"),
+    ("nav.privacy", "个人信息", "Personal data"),
     ("nav.soon", "建设中", "coming"),
     ("auth.login", "登录", "Sign in"),
     ("auth.logout", "退出", "Sign out"),

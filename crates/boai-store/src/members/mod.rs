@@ -289,24 +289,13 @@ pub(crate) fn member_row(
         id_card_masked: input.id_card.as_ref().map(|c| c.masked()),
         credit_code: input.credit_code.as_ref().map(|c| c.as_str().to_owned()),
         phone_enc: input.phone.as_ref().map(|p| secrets.encrypt(p)),
-        phone_masked: input.phone.as_ref().map(|p| mask_phone(p)),
+        phone_masked: input.phone.as_ref().map(|p| boai_domain::privacy::mask::phone(p)),
         joined_on: input.joined_on,
         status: MemberStatus::Active.as_str().to_owned(),
         lapsed_on: None,
         created_at: now,
         updated_at: now,
     }
-}
-
-/// `138****8000`: the first three and last four digits of a phone.
-pub fn mask_phone(p: &str) -> String {
-    let digits: Vec<char> = p.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() < 7 {
-        return "****".to_owned();
-    }
-    let head: String = digits[..3].iter().collect();
-    let tail: String = digits[digits.len() - 4..].iter().collect();
-    format!("{head}****{tail}")
 }
 
 pub(crate) fn active_model(m: members::Model) -> members::ActiveModel {

@@ -183,6 +183,8 @@ pub struct CaseDetail {
     /// When the current step is due, and whether it is overdue.
     pub due: Option<DateTime<Utc>>,
     pub overdue: bool,
+    /// Separate consents recorded with the application (health information).
+    pub consents: Vec<crate::privacy::ConsentView>,
 }
 
 /// A filed case and the code the applicant checks its status with.
@@ -460,7 +462,7 @@ impl Store {
             hospital: app.hospital.clone(),
             bank_name: app.bank_name.clone(),
             bank_account_enc: app.bank_account.as_deref().map(|a| self.secrets.encrypt(a)),
-            bank_account_masked: app.bank_account.as_deref().map(boai_domain::relief::mask_account),
+            bank_account_masked: app.bank_account.as_deref().map(boai_domain::privacy::mask::bank_account),
             amount_fen: app.amount.0,
             status: CaseStatus::Pending.as_str().to_owned(),
             step: 0,
@@ -479,6 +481,21 @@ impl Store {
         relief_cases::Entity::insert(relief_cases::ActiveModel::from(model.clone()))
             .exec_without_returning(&txn)
             .await?;
+        if let Some(version) = &app.health_consent {
+            crate::entities::consents::Entity::insert(crate::entities::consents::ActiveModel {
+                id: Set(uuid::Uuid::now_v7()),
+                org_id: Set(unit.0),
+                subject: Set("relief_cases".to_owned()),
+                subject_id: Set(id.0),
+                purpose: Set("health".to_owned()),
+                version: Set(version.clone()),
+                text: Set(boai_domain::privacy::HEALTH_CONSENT_TEXT.to_owned()),
+                channel: Set(model.channel.clone()),
+                given_at: Set(now),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+        }
         for (doc, name, mime, size, sha) in &stored {
             relief_attachments::Entity::insert(relief_attachments::ActiveModel {
                 id: Set(uuid::Uuid::now_v7()),
@@ -879,7 +896,9 @@ impl ScopedStore {
         };
         let due = due_of(&case, &programme);
         let overdue = due.is_some_and(|d| d < self.store.now());
+        let consents = self.consents_of(&[id.0]).await?.remove(&id.0).unwrap_or_default();
         Ok(CaseDetail {
+            consents,
             case,
             programme,
             org_name,
