@@ -90,7 +90,13 @@ async fn count(app: &TestApp, sql: &str) -> anyhow::Result<i64> {
 }
 
 async fn ledger_checkpoint_head(app: &TestApp) -> anyhow::Result<String> {
-    let text = app.client().get(app.url("/ledger/checkpoint")).send().await?.text().await?;
+    let text = app
+        .client()
+        .get(app.url("/ledger/checkpoint"))
+        .send()
+        .await?
+        .text()
+        .await?;
     // Origin, size and root hash: the first three lines.
     Ok(text.lines().take(3).collect::<Vec<_>>().join("\n"))
 }
@@ -296,7 +302,11 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
     assert_eq!(page.status(), StatusCode::OK);
     let res = client
         .post(app.url("/privacy/export.xlsx"))
-        .form(&[("csrf", csrf.as_str()), ("id_card_no", a.id.as_str()), ("requested_by", "本人")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("id_card_no", a.id.as_str()),
+            ("requested_by", "本人"),
+        ])
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::OK);
@@ -378,12 +388,25 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
     assert_eq!(done["outcome"], "done");
     assert_eq!(done["detail"]["donors"], 1);
     assert_eq!(done["detail"]["members"], 1);
-    assert_eq!(get_json(&app, &caiwu, "/api/v1/funds/trial-balance").await?, trial_before);
+    assert_eq!(
+        get_json(&app, &caiwu, "/api/v1/funds/trial-balance").await?,
+        trial_before
+    );
     assert_eq!(ledger_checkpoint_head(&app).await?, checkpoint_before);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM ledger_entries").await?, entries_before);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM journal_entries").await?, journal_before);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM ledger_entries").await?,
+        entries_before
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM journal_entries").await?,
+        journal_before
+    );
     let report = app.store.ledger_check(None, None, &|_, _| {}).await?;
-    assert!(report.holds(), "ledger check after anonymisation: {:?}", report.problems);
+    assert!(
+        report.holds(),
+        "ledger check after anonymisation: {:?}",
+        report.problems
+    );
     for g in &gifts {
         let id = g["id"].as_str().unwrap_or_default();
         let now = get_json(&app, &caiwu, &format!("/api/v1/donations/{id}")).await?;
@@ -413,10 +436,7 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
     let m = get_json(&app, &shi, &format!("/api/v1/members/{member_id}")).await?;
     assert_eq!(m["name"], "已匿名化");
     assert_eq!(m["id_card_masked"], Value::Null);
-    let again: Value = post(&app, &shi, "/api/v1/privacy/exports", &body)
-        .await?
-        .json()
-        .await?;
+    let again: Value = post(&app, &shi, "/api/v1/privacy/exports", &body).await?.json().await?;
     assert_eq!(again["donors"].as_array().map(Vec::len), Some(0));
     assert_eq!(again["members"].as_array().map(Vec::len), Some(0));
     // The request list shows who asked, what was done, by whom.

@@ -389,7 +389,10 @@ async fn rotate_secrets(settings: &Settings, grace: std::time::Duration) -> anyh
     if store.secrets().current_key_id() != current {
         bail!("secrets.json changed under the rotation; run it again");
     }
-    eprintln!("waiting {} s for running servers to seal with key {current}", grace.as_secs());
+    eprintln!(
+        "waiting {} s for running servers to seal with key {current}",
+        grace.as_secs()
+    );
     tokio::time::sleep(grace).await;
     let mut clean_passes = 0;
     for pass_no in 1..=20 {
@@ -406,7 +409,11 @@ async fn rotate_secrets(settings: &Settings, grace: std::time::Duration) -> anyh
                 p.column,
                 p.values,
                 p.rewritten,
-                if p.raced > 0 { format!(", {} changed meanwhile", p.raced) } else { String::new() }
+                if p.raced > 0 {
+                    format!(", {} changed meanwhile", p.raced)
+                } else {
+                    String::new()
+                }
             );
         }
         let left = store.key_census().await?.not_under(current);

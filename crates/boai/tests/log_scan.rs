@@ -127,7 +127,12 @@ fn tile_index(n: u64) -> String {
 }
 
 /// Runs the flows against a server; returns the public pages read afterwards.
-async fn flows(client: &reqwest::Client, base: &str, run: u32, known: &mut Known) -> anyhow::Result<Vec<(String, String)>> {
+async fn flows(
+    client: &reqwest::Client,
+    base: &str,
+    run: u32,
+    known: &mut Known,
+) -> anyhow::Result<Vec<(String, String)>> {
     let caiwu = token(client, base, "caiwu").await?;
     let shi = token(client, base, "shi").await?;
     let projects = get_json(client, format!("{base}/api/v1/projects?per_page=100"), &caiwu).await?;
@@ -151,8 +156,10 @@ async fn flows(client: &reqwest::Client, base: &str, run: u32, known: &mut Known
     let res = client
         .post(format!("{base}/api/v1/donations"))
         .bearer_auth(&caiwu)
-        .json(&json!({"project_id": project, "amount_fen": 12_345, "channel": "bank_transfer",
-                      "donor": {"kind": "person", "name": "日志甲", "phone": donor_phone, "id_card_no": donor_id}}))
+        .json(
+            &json!({"project_id": project, "amount_fen": 12_345, "channel": "bank_transfer",
+                      "donor": {"kind": "person", "name": "日志甲", "phone": donor_phone, "id_card_no": donor_id}}),
+        )
         .send()
         .await?;
     anyhow::ensure!(res.status() == 201, "staff gift: {}", res.text().await?);
@@ -189,7 +196,11 @@ async fn flows(client: &reqwest::Client, base: &str, run: u32, known: &mut Known
     anyhow::ensure!(res.status() == 303, "give: {} {}", res.status(), res.text().await?);
     let to = res.headers()["location"].to_str()?.to_owned();
     let no = to.trim_start_matches("/sandbox/pay/").to_owned();
-    let res = no_redirect.post(format!("{base}{to}")).form(&[("x", "")]).send().await?;
+    let res = no_redirect
+        .post(format!("{base}{to}"))
+        .form(&[("x", "")])
+        .send()
+        .await?;
     anyhow::ensure!(res.status() == 303, "sandbox pay: {}", res.status());
     let deadline = Instant::now() + Duration::from_secs(20);
     let online_cert = loop {
@@ -307,7 +318,9 @@ async fn flows(client: &reqwest::Client, base: &str, run: u32, known: &mut Known
     let boundary = "----BoaiLogScan";
     let mut body = Vec::new();
     for (k, v) in fields {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
     }
     for i in 0..uremia["documents"].as_array().map(Vec::len).unwrap_or_default() {
         body.extend_from_slice(
@@ -329,7 +342,10 @@ async fn flows(client: &reqwest::Client, base: &str, run: u32, known: &mut Known
     anyhow::ensure!(res.status() == 200, "public relief form: {}", res.status());
 
     // 6. Failed sign-ins with an ID number or a phone typed as the user name.
-    for (user, password) in [(donor_id.as_str(), "wrong-password-1"), (donor_phone.as_str(), "wrong-password-2")] {
+    for (user, password) in [
+        (donor_id.as_str(), "wrong-password-1"),
+        (donor_phone.as_str(), "wrong-password-2"),
+    ] {
         let res = client
             .post(format!("{base}/api/v1/auth/token"))
             .json(&json!({"username": user, "password": password}))
@@ -379,13 +395,21 @@ async fn flows(client: &reqwest::Client, base: &str, run: u32, known: &mut Known
         "/transparency".to_owned(),
         "/transparency/totals.json".to_owned(),
         format!("/transparency/find?cert={cert}&phone4={tail}"),
-        format!("/transparency/find?cert={online_cert}&phone4={}", &giver_phone[giver_phone.len() - 4..]),
+        format!(
+            "/transparency/find?cert={online_cert}&phone4={}",
+            &giver_phone[giver_phone.len() - 4..]
+        ),
         format!("/give/orders/{no}"),
     ] {
         let text = client.get(format!("{base}{path}")).send().await?.text().await?;
         pages.push((path, text));
     }
-    let paid = get_json(client, format!("{base}/api/v1/relief/cases?status=paid&per_page=5"), &shi).await?;
+    let paid = get_json(
+        client,
+        format!("{base}/api/v1/relief/cases?status=paid&per_page=5"),
+        &shi,
+    )
+    .await?;
     for c in paid["items"].as_array().cloned().unwrap_or_default() {
         if let Some(i) = c["ledger_index"].as_i64() {
             let path = format!("/relief/aided/{i}");
@@ -393,8 +417,17 @@ async fn flows(client: &reqwest::Client, base: &str, run: u32, known: &mut Known
             pages.push((path, text));
         }
     }
-    let checkpoint = client.get(format!("{base}/ledger/checkpoint")).send().await?.text().await?;
-    let size: u64 = checkpoint.lines().nth(1).and_then(|l| l.parse().ok()).context("no tree size")?;
+    let checkpoint = client
+        .get(format!("{base}/ledger/checkpoint"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let size: u64 = checkpoint
+        .lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .context("no tree size")?;
     for n in 0..size.div_ceil(256) {
         let width = (size - n * 256).min(256);
         let path = if width == 256 {

@@ -260,14 +260,22 @@ async fn rotation_while_the_server_runs() -> anyhow::Result<()> {
     );
     assert!(stdout.contains("retired key(s) 1"), "{stdout}");
     let failures = failures.lock().map(|f| f.clone()).unwrap_or_default();
-    assert!(failures.is_empty(), "the server failed during the rotation: {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "the server failed during the rotation: {failures:?}"
+    );
     assert!(during >= 3, "only {during} rounds of requests ran during the rotation");
 
     // Nothing is sealed with the old key any more, and the old key is gone.
     let (stale, all) = sealed_counts(&url, 2).await?;
     assert_eq!(stale, 0, "{stale} of {all} values not under key 2");
     let file: Value = serde_json::from_slice(&std::fs::read(dir.path().join("secrets.json"))?)?;
-    assert_eq!(file["data_keys"].as_array().map(Vec::len), Some(1), "{}", file["current_data_key"]);
+    assert_eq!(
+        file["data_keys"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        file["current_data_key"]
+    );
     assert_eq!(file["data_keys"][0]["id"], 2);
     assert!(file.get("data_key").is_none());
 
@@ -277,7 +285,10 @@ async fn rotation_while_the_server_runs() -> anyhow::Result<()> {
         ("13800001111".to_owned(), before_id.clone())
     );
     let w = written.lock().map(|w| w.clone()).unwrap_or_default();
-    let (mid_id, mid_phone) = w.get(w.len() / 2).cloned().context("no gift written during the rotation")?;
+    let (mid_id, mid_phone) = w
+        .get(w.len() / 2)
+        .cloned()
+        .context("no gift written during the rotation")?;
     assert_eq!(
         exported(&client, &server.base, &shi, &mid_id).await?,
         (mid_phone.clone(), mid_id.clone())
@@ -305,7 +316,10 @@ async fn rotation_while_the_server_runs() -> anyhow::Result<()> {
         exported(&client, &server.base, &shi, &before_id).await?,
         ("13800001111".to_owned(), before_id.clone())
     );
-    assert_eq!(exported(&client, &server.base, &shi, &mid_id).await?, (mid_phone, mid_id));
+    assert_eq!(
+        exported(&client, &server.base, &shi, &mid_id).await?,
+        (mid_phone, mid_id)
+    );
     drop(server);
     let check = boai(
         ["ledger", "check", "--database-url", &url, "--data-dir", &data]

@@ -172,7 +172,10 @@ mod tests {
             Subject::parse(Some("11010519491231002X"), None),
             Ok(Subject::IdCard(_))
         ));
-        assert!(matches!(Subject::parse(None, Some("138 0013 8000")), Ok(Subject::Phone(_))));
+        assert!(matches!(
+            Subject::parse(None, Some("138 0013 8000")),
+            Ok(Subject::Phone(_))
+        ));
         assert!(Subject::parse(None, None).is_err());
         assert!(Subject::parse(Some("11010519491231002X"), Some("13800138000")).is_err());
         let bad = Subject::parse(Some("110105194912310021"), None);

@@ -252,21 +252,22 @@ impl Application {
         if settings.payee == Payee::Hospital && hospital.is_none() && e.for_field("hospital").is_none() {
             e.add("hospital", "本项目救助款拨付给医院, 请填写医院");
         }
-        let health_consent = if crate::privacy::has_health_information(input.diagnosis.as_deref(), input.hospital.as_deref()) {
-            match input.health_consent.as_deref().map(str::trim) {
-                Some(v) if v == crate::privacy::HEALTH_CONSENT_VERSION => Some(v.to_owned()),
-                Some(v) if !v.is_empty() => {
-                    e.add("health_consent", "同意书已更新, 请阅读后重新勾选");
-                    None
+        let health_consent =
+            if crate::privacy::has_health_information(input.diagnosis.as_deref(), input.hospital.as_deref()) {
+                match input.health_consent.as_deref().map(str::trim) {
+                    Some(v) if v == crate::privacy::HEALTH_CONSENT_VERSION => Some(v.to_owned()),
+                    Some(v) if !v.is_empty() => {
+                        e.add("health_consent", "同意书已更新, 请阅读后重新勾选");
+                        None
+                    }
+                    _ => {
+                        e.add("health_consent", crate::privacy::HEALTH_CONSENT_MISSING);
+                        None
+                    }
                 }
-                _ => {
-                    e.add("health_consent", crate::privacy::HEALTH_CONSENT_MISSING);
-                    None
-                }
-            }
-        } else {
-            None
-        };
+            } else {
+                None
+            };
         let bank_name = optional_text(&mut e, "bank_name", "开户银行", input.bank_name.as_deref(), 50);
         let bank_account: Option<String> = input
             .bank_account
@@ -510,10 +511,17 @@ mod tests {
         let districts = vec!["历下区".to_owned()];
         let mut i = input();
         i.health_consent = None;
-        let e = Application::parse(&i, &settings(), &districts).err().unwrap_or_default();
-        assert_eq!(e.for_field("health_consent"), Some(crate::privacy::HEALTH_CONSENT_MISSING));
+        let e = Application::parse(&i, &settings(), &districts)
+            .err()
+            .unwrap_or_default();
+        assert_eq!(
+            e.for_field("health_consent"),
+            Some(crate::privacy::HEALTH_CONSENT_MISSING)
+        );
         i.health_consent = Some("health-2020-01".into());
-        let e = Application::parse(&i, &settings(), &districts).err().unwrap_or_default();
+        let e = Application::parse(&i, &settings(), &districts)
+            .err()
+            .unwrap_or_default();
         assert!(e.for_field("health_consent").is_some_and(|m| m.contains("已更新")));
         let a = Application::parse(&input(), &settings(), &districts).ok();
         assert_eq!(

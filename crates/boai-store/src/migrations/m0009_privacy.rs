@@ -72,7 +72,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(PrivacyRequests::Outcome).string_len(16).not_null())
                     .col(ColumnDef::new(PrivacyRequests::Detail).text().not_null())
                     .col(ColumnDef::new(PrivacyRequests::HandledBy).uuid().null())
-                    .col(ColumnDef::new(PrivacyRequests::HandledByName).string_len(100).not_null())
+                    .col(
+                        ColumnDef::new(PrivacyRequests::HandledByName)
+                            .string_len(100)
+                            .not_null(),
+                    )
                     .col(ts(PrivacyRequests::CreatedAt))
                     .foreign_key(
                         ForeignKey::create()

@@ -603,7 +603,15 @@ impl ScopedStore {
         };
         let txn = self.store.write.begin().await?;
         let request = self
-            .record_request(&txn, RequestKind::Export, subject, &requested_by, "done", export.counts(), now)
+            .record_request(
+                &txn,
+                RequestKind::Export,
+                subject,
+                &requested_by,
+                "done",
+                export.counts(),
+                now,
+            )
             .await?;
         txn.commit().await?;
         export.request_id = request.id;
@@ -652,7 +660,10 @@ impl ScopedStore {
             )
             .await?;
             txn.commit().await?;
-            return Err(StoreError::Conflict(format!("不能删除或匿名化: {}", reasons.join("; "))));
+            return Err(StoreError::Conflict(format!(
+                "不能删除或匿名化: {}",
+                reasons.join("; ")
+            )));
         }
         let secrets = &self.store.secrets;
         let mut audits: Vec<(&str, Uuid, Uuid)> = Vec::new();
@@ -685,8 +696,14 @@ impl ScopedStore {
             if !gift_ids.is_empty() {
                 payment_orders::Entity::update_many()
                     .col_expr(payment_orders::Column::DonorName, Expr::value(Option::<String>::None))
-                    .col_expr(payment_orders::Column::DonorPhoneEnc, Expr::value(Option::<String>::None))
-                    .col_expr(payment_orders::Column::DonorIdCardEnc, Expr::value(Option::<String>::None))
+                    .col_expr(
+                        payment_orders::Column::DonorPhoneEnc,
+                        Expr::value(Option::<String>::None),
+                    )
+                    .col_expr(
+                        payment_orders::Column::DonorIdCardEnc,
+                        Expr::value(Option::<String>::None),
+                    )
                     .col_expr(payment_orders::Column::UpdatedAt, Expr::value(now))
                     .filter(payment_orders::Column::GiftId.is_in(gift_ids))
                     .exec(&txn)
@@ -723,13 +740,22 @@ impl ScopedStore {
                 .col_expr(relief_cases::Column::Hospital, Expr::value(Option::<String>::None))
                 .col_expr(relief_cases::Column::Hardship, Expr::value(Option::<String>::None))
                 .col_expr(relief_cases::Column::BankName, Expr::value(Option::<String>::None))
-                .col_expr(relief_cases::Column::BankAccountEnc, Expr::value(Option::<String>::None))
-                .col_expr(relief_cases::Column::BankAccountMasked, Expr::value(Option::<String>::None))
+                .col_expr(
+                    relief_cases::Column::BankAccountEnc,
+                    Expr::value(Option::<String>::None),
+                )
+                .col_expr(
+                    relief_cases::Column::BankAccountMasked,
+                    Expr::value(Option::<String>::None),
+                )
                 .filter(relief_cases::Column::Id.eq(c.id))
                 .exec(&txn)
                 .await?;
             relief_notifications::Entity::update_many()
-                .col_expr(relief_notifications::Column::RecipientEnc, Expr::value(secrets.encrypt("")))
+                .col_expr(
+                    relief_notifications::Column::RecipientEnc,
+                    Expr::value(secrets.encrypt("")),
+                )
                 .filter(relief_notifications::Column::CaseId.eq(c.id))
                 .exec(&txn)
                 .await?;
@@ -742,7 +768,15 @@ impl ScopedStore {
             "kept": "捐赠金额、项目、会计分录与公开账本条目保持不变",
         });
         let request = self
-            .record_request(&txn, RequestKind::Anonymise, subject, &requested_by, "done", detail, now)
+            .record_request(
+                &txn,
+                RequestKind::Anonymise,
+                subject,
+                &requested_by,
+                "done",
+                detail,
+                now,
+            )
             .await?;
         for (entity, id, org) in audits {
             append(

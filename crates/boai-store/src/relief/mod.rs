@@ -462,7 +462,10 @@ impl Store {
             hospital: app.hospital.clone(),
             bank_name: app.bank_name.clone(),
             bank_account_enc: app.bank_account.as_deref().map(|a| self.secrets.encrypt(a)),
-            bank_account_masked: app.bank_account.as_deref().map(boai_domain::privacy::mask::bank_account),
+            bank_account_masked: app
+                .bank_account
+                .as_deref()
+                .map(boai_domain::privacy::mask::bank_account),
             amount_fen: app.amount.0,
             status: CaseStatus::Pending.as_str().to_owned(),
             step: 0,

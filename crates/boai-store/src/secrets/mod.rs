@@ -252,7 +252,11 @@ impl Secrets {
                     let changed = current.current != ring.current || current.keys.len() != ring.keys.len();
                     *current = ring;
                     if changed {
-                        tracing::info!(current_key = current.current, keys = current.keys.len(), "personal-data keys reloaded");
+                        tracing::info!(
+                            current_key = current.current,
+                            keys = current.keys.len(),
+                            "personal-data keys reloaded"
+                        );
                     }
                 }
                 seen.1 = stamp;
@@ -270,7 +274,10 @@ impl Secrets {
 
     /// The ids of the data keys known.
     pub fn key_ids(&self) -> Vec<u32> {
-        self.ring.read().map(|r| r.keys.keys().copied().collect()).unwrap_or_default()
+        self.ring
+            .read()
+            .map(|r| r.keys.keys().copied().collect())
+            .unwrap_or_default()
     }
 
     /// Encrypts a value with the current key: base64 of nonce ‖ ciphertext,
@@ -364,7 +371,9 @@ impl Secrets {
         let retired: Vec<u32> = entries.iter().map(|e| e.id).filter(|id| *id != ring.current).collect();
         entries.retain(|e| e.id == ring.current);
         if entries.is_empty() {
-            return Err(SecretsError::Rotation("the current data key is missing from the file".to_owned()));
+            return Err(SecretsError::Rotation(
+                "the current data key is missing from the file".to_owned(),
+            ));
         }
         file.data_keys = entries;
         file.current_data_key = Some(ring.current);
@@ -506,8 +515,14 @@ mod tests {
         let legacy = serde_json::json!({
             "data_key": random_key(), "hash_key": random_key(), "signing_key": random_key()
         });
-        std::fs::create_dir_all(&dir).map_err(|source| SecretsError::Io { path: String::new(), source })?;
-        std::fs::write(&path, legacy.to_string()).map_err(|source| SecretsError::Io { path: String::new(), source })?;
+        std::fs::create_dir_all(&dir).map_err(|source| SecretsError::Io {
+            path: String::new(),
+            source,
+        })?;
+        std::fs::write(&path, legacy.to_string()).map_err(|source| SecretsError::Io {
+            path: String::new(),
+            source,
+        })?;
         let s = Secrets::load_or_create(&path)?;
         assert_eq!(s.key_ids(), vec![1]);
         assert_eq!(s.current_key_id(), 1);

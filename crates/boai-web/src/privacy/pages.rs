@@ -99,7 +99,16 @@ async fn page(
 }
 
 pub async fn index(headers: HeaderMap, user: PageUser<ManagePrivacy>) -> Result<Response, PageError> {
-    page(&headers, &user, StatusCode::OK, None, None, String::new(), FieldErrors::new()).await
+    page(
+        &headers,
+        &user,
+        StatusCode::OK,
+        None,
+        None,
+        String::new(),
+        FieldErrors::new(),
+    )
+    .await
 }
 
 fn opt(s: &str) -> Option<&str> {
@@ -126,7 +135,12 @@ fn sheet(export: &PersonExport) -> Sheet {
         row("捐赠人", &rec, "姓名或名称", Cell::Text(d.name.clone()));
         row("捐赠人", &rec, "手机号码", text(&d.phone));
         row("捐赠人", &rec, "身份证号码", text(&d.id_card_no));
-        row("捐赠人", &rec, "同意公开姓名", Cell::Text(if d.public_name_consent { "是" } else { "否" }.to_owned()));
+        row(
+            "捐赠人",
+            &rec,
+            "同意公开姓名",
+            Cell::Text(if d.public_name_consent { "是" } else { "否" }.to_owned()),
+        );
         row("捐赠人", &rec, "登记单位", Cell::Text(d.org_name.clone()));
         for g in &d.gifts {
             row(
@@ -137,12 +151,7 @@ fn sheet(export: &PersonExport) -> Sheet {
             );
         }
         for v in &d.visits {
-            row(
-                "走访",
-                &rec,
-                &format!("{} {}", v.visited_on, v.visitor),
-                text(&v.notes),
-            );
+            row("走访", &rec, &format!("{} {}", v.visited_on, v.visitor), text(&v.notes));
         }
     }
     for m in &export.members {
@@ -154,7 +163,12 @@ fn sheet(export: &PersonExport) -> Sheet {
         row("会员", &rec, "入会日期", Cell::Date(m.joined_on));
         row("会员", &rec, "状态", Cell::Text(m.status.clone()));
         for p in &m.dues {
-            row("会费", &rec, &format!("{} 年 · 收据 {}", p.year, p.receipt_no), Cell::Fen(p.amount_fen));
+            row(
+                "会费",
+                &rec,
+                &format!("{} 年 · 收据 {}", p.year, p.receipt_no),
+                Cell::Fen(p.amount_fen),
+            );
         }
         for s in &m.council_seats {
             row(
@@ -191,7 +205,10 @@ fn sheet(export: &PersonExport) -> Sheet {
     }
     Sheet {
         name: "个人信息".to_owned(),
-        columns: ["类别", "记录", "项目", "内容"].iter().map(|s| (*s).to_owned()).collect(),
+        columns: ["类别", "记录", "项目", "内容"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
         rows,
     }
 }
@@ -204,7 +221,10 @@ pub async fn export_xlsx(
     match parse_subject(opt(&form.id_card_no), opt(&form.phone), Some(&form.requested_by)) {
         Ok((subject, who)) => {
             let export = user.store.privacy_export(&subject, &who).await?;
-            Ok(xlsx_download(&format!("个人信息-{}", export.request_id), &sheet(&export))?)
+            Ok(xlsx_download(
+                &format!("个人信息-{}", export.request_id),
+                &sheet(&export),
+            )?)
         }
         Err(errors) => {
             page(
@@ -253,13 +273,40 @@ pub async fn anonymise(
                 "已匿名化 {}: 捐赠人 {} 条, 会员 {} 条, 救助申请 {} 条; 捐赠金额、会计分录和公开账本不变。",
                 r.subject_masked, r.detail["donors"], r.detail["members"], r.detail["relief_cases"]
             );
-            page(&headers, &user, StatusCode::OK, Some(notice), None, String::new(), FieldErrors::new()).await
+            page(
+                &headers,
+                &user,
+                StatusCode::OK,
+                Some(notice),
+                None,
+                String::new(),
+                FieldErrors::new(),
+            )
+            .await
         }
         Err(StoreError::Conflict(why)) => {
-            page(&headers, &user, StatusCode::CONFLICT, None, Some(why), who, FieldErrors::new()).await
+            page(
+                &headers,
+                &user,
+                StatusCode::CONFLICT,
+                None,
+                Some(why),
+                who,
+                FieldErrors::new(),
+            )
+            .await
         }
         Err(StoreError::Invalid(errors)) => {
-            page(&headers, &user, StatusCode::UNPROCESSABLE_ENTITY, None, None, who, errors).await
+            page(
+                &headers,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                None,
+                who,
+                errors,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
