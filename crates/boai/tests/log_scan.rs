@@ -142,13 +142,7 @@ async fn flows(
         .and_then(|p| p["id"].as_str())
         .context("no CATARACT project")?
         .to_owned();
-    let units = get_json(client, format!("{base}/api/v1/orgs?per_page=100"), &shi).await?;
-    let unit = units["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|o| o["code"] == "JN-LX-001"))
-        .and_then(|o| o["id"].as_str())
-        .context("no unit JN-LX-001")?
-        .to_owned();
+    let unit = boai_store::demo::org_id("JN-LX-001").to_string();
 
     // 1. A staff gift with the donor's ID number and phone (with separators).
     let donor_id = known.id(id_card("19700312", 100 + run));
