@@ -271,7 +271,7 @@ async fn flows(
         .json(&json!({
             "programme_id": uremia["id"], "unit_id": unit, "applicant_name": "日志庚",
             "id_card": applicant_id, "phone": applicant_phone, "district": "历下区",
-            "household_size": 3, "household_income_fen": 240_000, "diagnosis": "尿毒症",
+            "household_size": 3, "household_income_fen": 240_000, "hardship": "低保", "diagnosis": "尿毒症",
             "hospital": "山东省立医院", "bank_name": "工商银行", "bank_account": account,
             "documents": docs, "health_consent": true,
         }))
@@ -304,6 +304,7 @@ async fn flows(
         ("district", "历下区"),
         ("household_size", "2"),
         ("household_income", "1800"),
+        ("hardship", "低保"),
         ("diagnosis", "尿毒症"),
         ("bank_name", "建设银行"),
         ("bank_account", public_account.as_str()),
