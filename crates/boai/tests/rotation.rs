@@ -145,7 +145,7 @@ async fn sealed_counts(url: &str, key: u32) -> anyhow::Result<(i64, i64)> {
 // 503 while `boai secrets rotate` writes its batches from another process (the
 // server's deferred write transaction cannot upgrade while the other process
 // holds the lock). Needs the rotation to yield (short batches with retries) or
-// the server to retry on SQLITE_BUSY. Not yet run on PostgreSQL.
+// the server to retry on SQLITE_BUSY. On PostgreSQL it passes (run with --ignored).
 #[ignore = "known failure on SQLite: gifts answered 503 while the rotation writes; see the comment"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_while_the_server_runs() -> anyhow::Result<()> {
