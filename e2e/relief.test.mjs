@@ -283,6 +283,7 @@ test('phone: a person files a relief application online and checks its status', 
     await page.selectOption('#hardship', '低保');
     await page.fill('#diagnosis', '尿毒症');
     await page.fill('#hospital', '济南市中心医院');
+    await page.check('input[name=health_consent]');
     await page.fill('#bank_name', '农业银行');
     await page.fill('#bank_account', '6228480012345678901');
     await page.fill('#amount', '8000');

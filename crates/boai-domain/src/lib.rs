@@ -13,6 +13,7 @@ pub mod members;
 pub mod money;
 pub mod network;
 pub mod orgs;
+pub mod privacy;
 pub mod relief;
 pub mod scope;
 pub mod transparency;

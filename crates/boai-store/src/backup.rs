@@ -127,6 +127,8 @@ tables!(
     bank_layouts,
     donor_visits,
     recognition_levels,
+    privacy_requests,
+    consents,
 );
 
 /// Rows of a table whose foreign keys point into the same table come parents first.
@@ -328,7 +330,7 @@ impl Store {
         if !self.is_empty_for_restore().await? {
             return Err(StoreError::Conflict("the database is not empty".to_owned()));
         }
-        let txn = self.write.begin().await?;
+        let txn = self.begin_write().await?;
         for table in TABLES.iter().rev() {
             clear_table(&txn, table).await?;
         }

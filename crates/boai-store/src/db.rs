@@ -5,7 +5,10 @@
 use crate::migrations::Migrator;
 use crate::StoreResult;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlxSqliteConnector};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqlxSqliteConnector,
+    TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -126,6 +129,21 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Begins a write transaction. On SQLite it takes the write lock at once
+    /// (a no-op UPDATE, waiting up to the busy timeout), as `BEGIN IMMEDIATE`
+    /// would: a deferred transaction that reads first and then writes fails
+    /// at once with SQLITE_BUSY when another process (`boai secrets rotate`,
+    /// `boai restore`, a second server) committed in between, and the busy
+    /// timeout cannot help it. Every write transaction starts here.
+    pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        let txn = self.write.begin().await?;
+        if self.backend == Backend::Sqlite {
+            txn.execute_unprepared("UPDATE app_meta SET value = value WHERE 0")
+                .await?;
+        }
+        Ok(txn)
     }
 
     /// Applies every pending migration.

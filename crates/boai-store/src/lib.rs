@@ -24,6 +24,7 @@ pub mod members;
 pub mod migrations;
 pub mod network;
 pub mod orgs;
+pub mod privacy;
 pub mod relief;
 mod scoped;
 pub mod secrets;

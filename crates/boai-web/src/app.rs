@@ -237,7 +237,15 @@ pub fn build_router(state: AppState) -> Router {
         // Server errors are logged once, with their cause chain, where they
         // become a response (ApiError); the trace layer only notes them at
         // debug level, so a starting server's 503 /healthz is not an ERROR.
-        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
+        // The span names the path only: a query string may hold a searched ID
+        // number or phone (`?q=…`), which must never reach a log.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+                })
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .layer(CatchPanicLayer::new())
         .with_state(state)
 }

@@ -19,6 +19,7 @@ mod members;
 mod network;
 mod orgs;
 mod pages;
+mod privacy;
 pub mod rate_limit;
 mod relief;
 pub mod routes;

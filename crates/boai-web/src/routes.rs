@@ -23,7 +23,8 @@
 
 use crate::AppState;
 use crate::{
-    api, audit, auth, fundraising, funds, health, ledger, members, network, orgs, pages, relief, transparency, users,
+    api, audit, auth, fundraising, funds, health, ledger, members, network, orgs, pages, privacy, relief, transparency,
+    users,
 };
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
@@ -323,6 +324,7 @@ pub fn table() -> Vec<Route> {
     table.extend(fundraising::dashboard::routes());
     table.extend(relief::routes());
     table.extend(members::routes());
+    table.extend(privacy::routes());
     table
 }
 

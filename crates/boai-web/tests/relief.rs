@@ -147,7 +147,7 @@ fn application(programme: &Value, id: &str, diagnosis: &str, amount_fen: i64) ->
         "phone": "13912345678", "district": "历下区", "household_size": 3,
         "household_income_fen": 240_000, "hardship": "低保", "diagnosis": diagnosis,
         "hospital": "山东省立医院", "bank_name": "工商银行", "bank_account": "6222020200112233445",
-        "amount_fen": amount_fen, "documents": docs,
+        "amount_fen": amount_fen, "documents": docs, "health_consent": true,
     })
 }
 
@@ -242,6 +242,7 @@ async fn online_application_through_three_levels_is_paid_on_the_ledger_and_the_t
         ("bank_name", "建设银行"),
         ("bank_account", "6217 0000 1234 5678 901"),
         ("amount", "20000"),
+        ("health_consent", "health-2026-11"),
     ];
     let files: [(&str, &str, &[u8]); 3] = [
         ("doc_0", "身份证.png", PNG),

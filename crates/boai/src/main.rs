@@ -124,6 +124,29 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Personal-data key commands.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Rotate the personal-data key while the server keeps running: a new key
+    /// becomes current, every encrypted value is sealed again with it (in
+    /// batches), then the old key is retired from secrets.json.
+    Rotate {
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Seconds to wait for running servers to take the new key (they look
+        /// at secrets.json once a second) and, at the end, for writes begun
+        /// under the old key to commit, before the old key is retired.
+        #[arg(long, default_value_t = 5)]
+        grace_seconds: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -238,9 +261,7 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
             listen,
             data_dir,
         } => {
-            if let Some(url) = database_url {
-                settings.database_url = Some(url);
-            }
+            override_location(settings, database_url, None);
             if let Some(listen) = listen {
                 settings.listen = listen;
             }
@@ -251,9 +272,7 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { database_url } => {
-            if let Some(url) = database_url {
-                settings.database_url = Some(url);
-            }
+            override_location(settings, database_url, None);
             let store = open(settings).await?;
             println!("migrations applied ({})", store.backend().as_str());
             Ok(ExitCode::SUCCESS)
@@ -263,12 +282,7 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
             database_url,
             data_dir,
         } => {
-            if let Some(url) = database_url {
-                settings.database_url = Some(url);
-            }
-            if let Some(dir) = data_dir {
-                settings.data_dir = dir;
-            }
+            override_location(settings, database_url, data_dir);
             let store = connect(settings).await?;
             store.migrate().await.context("migrations failed")?;
             if seed_demo(&store, gifts).await? {
@@ -291,9 +305,7 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
         Command::Audit {
             command: AuditCommand::Verify { database_url },
         } => {
-            if let Some(url) = database_url {
-                settings.database_url = Some(url);
-            }
+            override_location(settings, database_url, None);
             let store = open(settings).await?;
             let verdict = store
                 .verify_audit(|done, of| eprint!("\rchecked {done} of {of} audit rows"))
@@ -340,12 +352,7 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
         Command::Ledger {
             command: LedgerCommand::Check { database_url, data_dir },
         } => {
-            if let Some(url) = database_url {
-                settings.database_url = Some(url);
-            }
-            if let Some(dir) = data_dir {
-                settings.data_dir = dir;
-            }
+            override_location(settings, database_url, data_dir);
             let store = open(settings).await?;
             ledger::check(&store, settings).await
         }
@@ -354,12 +361,7 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
             database_url,
             data_dir,
         } => {
-            if let Some(url) = database_url {
-                settings.database_url = Some(url);
-            }
-            if let Some(dir) = data_dir {
-                settings.data_dir = dir;
-            }
+            override_location(settings, database_url, data_dir);
             backup::backup(settings, &out).await
         }
         Command::Restore {
@@ -367,16 +369,98 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
             database_url,
             data_dir,
         } => {
-            if let Some(url) = database_url {
-                settings.database_url = Some(url);
-            }
-            if let Some(dir) = data_dir {
-                settings.data_dir = dir;
-            }
+            override_location(settings, database_url, data_dir);
             backup::restore(settings, &file).await
+        }
+        Command::Secrets {
+            command:
+                SecretsCommand::Rotate {
+                    database_url,
+                    data_dir,
+                    grace_seconds,
+                },
+        } => {
+            override_location(settings, database_url, data_dir);
+            rotate_secrets(settings, std::time::Duration::from_secs(grace_seconds)).await
         }
         Command::PrintConfig => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// Command-line `--database-url` / `--data-dir` win over the configuration.
+fn override_location(settings: &mut Settings, database_url: Option<String>, data_dir: Option<std::path::PathBuf>) {
+    if let Some(url) = database_url {
+        settings.database_url = Some(url);
+    }
+    if let Some(dir) = data_dir {
+        settings.data_dir = dir;
+    }
+}
+
+/// `boai secrets rotate` (docs/decisions/0009-key-rotation.md).
+async fn rotate_secrets(settings: &Settings, grace: std::time::Duration) -> anyhow::Result<ExitCode> {
+    use boai_store::secrets::Secrets;
+    let path = settings.data_dir.join("secrets.json");
+    if !path.exists() {
+        bail!("{} does not exist: nothing to rotate", path.display());
+    }
+    let (current, old) = Secrets::begin_rotation(&path)?;
+    println!(
+        "data key {current} is current; re-encrypting what keys {} sealed",
+        old.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+    );
+    let store = connect(settings).await?;
+    store.migrate().await.context("migrations failed")?;
+    if store.secrets().current_key_id() != current {
+        bail!("secrets.json changed under the rotation; run it again");
+    }
+    eprintln!(
+        "waiting {} s for running servers to seal with key {current}",
+        grace.as_secs()
+    );
+    tokio::time::sleep(grace).await;
+    let mut clean_passes = 0;
+    for pass_no in 1..=20 {
+        let passes = store
+            .reencrypt_pass(|table, column, seen| eprint!("\rpass {pass_no}: {table}.{column}: {seen} values   "))
+            .await?;
+        eprintln!();
+        let rewritten: u64 = passes.iter().map(|p| p.rewritten).sum();
+        let raced: u64 = passes.iter().map(|p| p.raced).sum();
+        for p in passes.iter().filter(|p| p.values > 0) {
+            println!(
+                "pass {pass_no}: {}.{}: {} values, {} re-encrypted{}",
+                p.table,
+                p.column,
+                p.values,
+                p.rewritten,
+                if p.raced > 0 {
+                    format!(", {} changed meanwhile", p.raced)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        let left = store.key_census().await?.not_under(current);
+        if rewritten == 0 && raced == 0 && left == 0 {
+            clean_passes += 1;
+            if clean_passes == 2 {
+                let retired = Secrets::retire_old_keys(&path)?;
+                println!(
+                    "no value is sealed with an older key; retired key(s) {} from {}",
+                    retired.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+                    path.display()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            // Writes begun under the old key just before the switch may still commit.
+            tokio::time::sleep(grace).await;
+        } else {
+            clean_passes = 0;
+        }
+    }
+    println!("values under an older key keep appearing; the old key is kept (run again)");
+    Ok(ExitCode::FAILURE)
 }
 
 async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {

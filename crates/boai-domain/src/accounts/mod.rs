@@ -94,6 +94,7 @@ impl Role {
                 CityStaff | Finance | Supervisor | DistrictStaff | GrassrootsOperator
             ),
             HandleRelief => matches!(self, CityStaff | DistrictStaff | GrassrootsOperator),
+            ManagePrivacy => matches!(self, Admin | CityStaff | DistrictStaff),
         }
     }
 
@@ -127,6 +128,9 @@ pub enum Permission {
     ManageMembers,
     /// Member types, dues rates and the lapse rule (city settings).
     ManageDues,
+    /// Personal-information requests (PIPL): export what is held about a
+    /// person, anonymise it; within the caller's scope.
+    ManagePrivacy,
 }
 
 /// A login name: 2–32 of `a–z 0–9 . _ -`, starting with a letter.

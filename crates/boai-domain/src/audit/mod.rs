@@ -19,6 +19,8 @@ pub enum AuditAction {
     Delete,
     Login,
     Logout,
+    /// Personal data was read out (a PIPL export).
+    Access,
 }
 
 impl AuditAction {
@@ -29,6 +31,7 @@ impl AuditAction {
             AuditAction::Delete => "delete",
             AuditAction::Login => "login",
             AuditAction::Logout => "logout",
+            AuditAction::Access => "access",
         }
     }
 
@@ -39,6 +42,7 @@ impl AuditAction {
             "delete" => "删除",
             "login" => "登录",
             "logout" => "退出",
+            "access" => "查阅个人信息",
             _ => "其他",
         }
     }

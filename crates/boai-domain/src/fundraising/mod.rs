@@ -220,11 +220,7 @@ pub fn public_name(kind: Option<DonorKind>, name: Option<&str>, public: bool) ->
         (None, _) | (_, None) => "匿名".to_owned(),
         (Some(_), Some(name)) if public => name.to_owned(),
         (Some(DonorKind::Organisation), Some(_)) => "爱心单位".to_owned(),
-        (Some(DonorKind::Person), Some(name)) => {
-            let mut chars = name.chars();
-            let first: String = chars.next().map(String::from).unwrap_or_default();
-            format!("{first}{}", "*".repeat(chars.count().clamp(1, 3)))
-        }
+        (Some(DonorKind::Person), Some(name)) => crate::privacy::mask::person_name(name),
     }
 }
 

@@ -240,7 +240,11 @@ pub struct V3Amount {
 
 /// Reads a v3-shaped body into a [`Notification`].
 pub fn read_v3_body(body: &[u8], sent_at: DateTime<Utc>) -> Result<Notification, (Rejection, String)> {
-    let parsed: V3Body = serde_json::from_slice(body).map_err(|e| (Rejection::Malformed, format!("JSON: {e}")))?;
+    // Read as a whole value first: every string is decoded, so an invalid
+    // escape anywhere (also in a field we do not use) refuses the body.
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| (Rejection::Malformed, format!("JSON: {e}")))?;
+    let parsed: V3Body = serde_json::from_value(value).map_err(|e| (Rejection::Malformed, format!("JSON: {e}")))?;
     let r = parsed.resource;
     let kind = match parsed.event_type.as_str() {
         "TRANSACTION.SUCCESS" if r.trade_state.as_deref().unwrap_or("SUCCESS") == "SUCCESS" => {
@@ -412,6 +416,18 @@ mod tests {
             check_payment(&order, &notice(10_000, "USD")),
             Err(Rejection::CurrencyMismatch)
         );
+    }
+
+    #[test]
+    fn a_body_with_an_invalid_escape_anywhere_is_refused() {
+        let good = br#"{"id":"N1","event_type":"TRANSACTION.SUCCESS","extra":"x",
+            "resource":{"out_trade_no":"JZ1","transaction_id":"T1","amount":{"total":100,"currency":"CNY"}}}"#;
+        assert!(read_v3_body(good, Utc::now()).is_ok());
+        let bad = String::from_utf8_lossy(good).replace(r#""extra":"x""#, r#""extra":"\ud800""#);
+        assert!(matches!(
+            read_v3_body(bad.as_bytes(), Utc::now()),
+            Err((Rejection::Malformed, _))
+        ));
     }
 
     #[test]

@@ -128,6 +128,9 @@ pub struct ApplicationInput {
     pub amount: Option<String>,
     /// One per required document, in the programme's order (`None` = missing).
     pub documents: Vec<Option<FileInput>>,
+    /// The version of the separate consent to process health information the
+    /// applicant ticked ([`crate::privacy::HEALTH_CONSENT_VERSION`]); `None`: not ticked.
+    pub health_consent: Option<String>,
 }
 
 /// A validated application.
@@ -147,6 +150,9 @@ pub struct Application {
     pub amount: Fen,
     /// (document name, file), in the programme's order.
     pub documents: Vec<(String, Attachment)>,
+    /// The version of the separate consent given for the health information
+    /// (always present: a diagnosis is required).
+    pub health_consent: Option<String>,
 }
 
 /// Whole years between `birth` and `today`.
@@ -156,19 +162,6 @@ pub fn age_on(birth: NaiveDate, today: NaiveDate) -> u32 {
         years -= 1;
     }
     u32::try_from(years.max(0)).unwrap_or(0)
-}
-
-/// `6222 **** **** 1234` style: the last four digits only.
-pub fn mask_account(account: &str) -> String {
-    let tail: String = account
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    format!("**** **** **** {tail}")
 }
 
 impl Application {
@@ -259,6 +252,22 @@ impl Application {
         if settings.payee == Payee::Hospital && hospital.is_none() && e.for_field("hospital").is_none() {
             e.add("hospital", "本项目救助款拨付给医院, 请填写医院");
         }
+        let health_consent =
+            if crate::privacy::has_health_information(input.diagnosis.as_deref(), input.hospital.as_deref()) {
+                match input.health_consent.as_deref().map(str::trim) {
+                    Some(v) if v == crate::privacy::HEALTH_CONSENT_VERSION => Some(v.to_owned()),
+                    Some(v) if !v.is_empty() => {
+                        e.add("health_consent", "同意书已更新, 请阅读后重新勾选");
+                        None
+                    }
+                    _ => {
+                        e.add("health_consent", crate::privacy::HEALTH_CONSENT_MISSING);
+                        None
+                    }
+                }
+            } else {
+                None
+            };
         let bank_name = optional_text(&mut e, "bank_name", "开户银行", input.bank_name.as_deref(), 50);
         let bank_account: Option<String> = input
             .bank_account
@@ -347,6 +356,7 @@ impl Application {
                 bank_account,
                 amount,
                 documents,
+                health_consent,
             }),
             _ => Err(e),
         }
@@ -492,7 +502,32 @@ mod tests {
                     bytes: b"%PDF-1.4 x".to_vec(),
                 }),
             ],
+            health_consent: Some(crate::privacy::HEALTH_CONSENT_VERSION.into()),
         }
+    }
+
+    #[test]
+    fn health_information_needs_the_separate_consent() {
+        let districts = vec!["历下区".to_owned()];
+        let mut i = input();
+        i.health_consent = None;
+        let e = Application::parse(&i, &settings(), &districts)
+            .err()
+            .unwrap_or_default();
+        assert_eq!(
+            e.for_field("health_consent"),
+            Some(crate::privacy::HEALTH_CONSENT_MISSING)
+        );
+        i.health_consent = Some("health-2020-01".into());
+        let e = Application::parse(&i, &settings(), &districts)
+            .err()
+            .unwrap_or_default();
+        assert!(e.for_field("health_consent").is_some_and(|m| m.contains("已更新")));
+        let a = Application::parse(&input(), &settings(), &districts).ok();
+        assert_eq!(
+            a.and_then(|a| a.health_consent).as_deref(),
+            Some(crate::privacy::HEALTH_CONSENT_VERSION)
+        );
     }
 
     #[test]
@@ -559,10 +594,9 @@ mod tests {
     }
 
     #[test]
-    fn months_and_masks() {
+    fn months() {
         let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default();
         assert_eq!(months_between(d(2025, 1, 15), d(2025, 7, 14)), 5);
         assert_eq!(months_between(d(2025, 1, 15), d(2025, 7, 15)), 6);
-        assert_eq!(mask_account("6222000011112222"), "**** **** **** 2222");
     }
 }

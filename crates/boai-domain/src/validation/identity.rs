@@ -112,9 +112,7 @@ impl IdCardNo {
 
     /// First 3 and last 4 characters with 11 asterisks between, e.g. `110***********002X`.
     pub fn masked(&self) -> String {
-        let head = self.0.get(..3).unwrap_or_default();
-        let tail = self.0.get(14..).unwrap_or_default();
-        format!("{head}{}{tail}", "*".repeat(11))
+        crate::privacy::mask::id_card(&self.0)
     }
 
     /// The birth date encoded in positions 7-14.
@@ -288,8 +286,7 @@ impl Phone {
 
     /// First 3 and last 4 digits, e.g. `138****8000`.
     pub fn masked(&self) -> String {
-        let head = self.0.get(..3).unwrap_or_default();
-        format!("{head}****{}", self.tail4())
+        crate::privacy::mask::phone(&self.0)
     }
 
     /// The last 4 digits, e.g. `8000`.

@@ -22,7 +22,6 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
 };
 use serde::Serialize;
 
@@ -205,7 +204,7 @@ impl Store {
             });
         }
         let actor = self.actor_for(&user, ip).await?;
-        let txn = self.write.begin().await?;
+        let txn = self.begin_write().await?;
         users::Entity::update_many()
             .col_expr(users::Column::FailedLogins, Expr::value(0))
             .col_expr(users::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
@@ -309,7 +308,7 @@ impl Store {
         let user_id = actor.user_id.ok_or(StoreError::Forbidden)?;
         let now = self.now();
         let id = ApiTokenId::new();
-        let txn = self.write.begin().await?;
+        let txn = self.begin_write().await?;
         api_tokens::Entity::insert(api_tokens::ActiveModel {
             id: Set(id.0),
             user_id: Set(user_id.0),
@@ -412,7 +411,7 @@ impl ScopedStore {
     pub async fn token_revoke(&self, id: ApiTokenId) -> StoreResult<ApiToken> {
         let user_id = self.actor.user_id.ok_or(StoreError::NotFound)?;
         let now = self.store.now();
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let before = api_tokens::Entity::find_by_id(id.0)
             .filter(api_tokens::Column::UserId.eq(user_id.0))
             .one(&txn)
@@ -482,7 +481,7 @@ impl ScopedStore {
     ) -> StoreResult<User> {
         self.actor.require(Permission::ManageUsers)?;
         let password_hash = hash_password(&input.password)?;
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let org = orgs::Entity::find_by_id(input.org_id.0).one(&txn).await?;
         if !org.is_some_and(|o| self.covers(&o.path)) {
             let mut errors = FieldErrors::new();
@@ -550,7 +549,7 @@ impl ScopedStore {
         }
         let hash = hash_password(new)?;
         let now = self.store.now();
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         users::Entity::update_many()
             .col_expr(users::Column::PasswordHash, Expr::value(hash))
             .col_expr(users::Column::UpdatedAt, Expr::value(now))
@@ -585,7 +584,7 @@ impl ScopedStore {
     pub async fn user_set_role(&self, id: UserId, role: Role) -> StoreResult<User> {
         self.actor.require(Permission::ManageUsers)?;
         let now = self.store.now();
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let row = users::Entity::find_by_id(id.0)
             .one(&txn)
             .await?

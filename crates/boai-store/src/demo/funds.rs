@@ -20,7 +20,7 @@ use boai_domain::validation::identity::{credit_code_check_char, id_card_check_ch
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 
 /// One demo project.
@@ -380,7 +380,7 @@ fn plan_window(
 pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64, u64)) -> StoreResult<()> {
     let now = store.now();
     let city = org_id(CITY.0);
-    let txn = store.write.begin().await?;
+    let txn = store.begin_write().await?;
     ensure_house_funds(&txn, city, now).await?;
     let mut ids: HashMap<&str, ProjectId> = HashMap::new();
     for d in PROJECTS {
@@ -485,7 +485,7 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
             done += chunk.len() as u64;
             progress(done, gifts);
         }
-        let txn = store.write.begin().await?;
+        let txn = store.begin_write().await?;
         // Month end: management costs where agreed, allocate part of the
         // general fund, pay cases, give goods out.
         let system = system_actor(city);

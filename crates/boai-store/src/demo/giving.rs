@@ -21,7 +21,7 @@ use boai_domain::fundraising::reconciliation::builtin_layouts;
 use boai_domain::ids::OrgId;
 use boai_domain::scope::Scope;
 use chrono::Duration;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 fn id(name: &str) -> Uuid {
@@ -31,7 +31,7 @@ fn id(name: &str) -> Uuid {
 pub(crate) async fn seed_giving(store: &Store) -> StoreResult<()> {
     let now = store.now();
     let today = china_date(now);
-    let txn = store.write.begin().await?;
+    let txn = store.begin_write().await?;
     let root = crate::entities::orgs::Entity::find()
         .filter(crate::entities::orgs::Column::ParentId.is_null())
         .one(&txn)

@@ -27,7 +27,7 @@ use boai_domain::validation::identity::{id_card_check_char, IdCardNo};
 use chrono::{Datelike, Duration, NaiveDate};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -135,7 +135,7 @@ pub(super) async fn seed_members(store: &Store) -> StoreResult<()> {
         .enumerate()
         .map(|(d, (code, _, _))| (org_id(code).0, d))
         .collect();
-    let txn = store.write.begin().await?;
+    let txn = store.begin_write().await?;
     let units = orgs::Entity::find()
         .filter(orgs::Column::Level.eq(OrgLevel::Unit.as_str()))
         .order_by_asc(orgs::Column::Code)

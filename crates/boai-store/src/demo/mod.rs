@@ -26,7 +26,7 @@ use boai_domain::audit::AuditAction;
 use boai_domain::ids::OrgId;
 use boai_domain::orgs::{Org, OrgKind, OrgLevel};
 use boai_domain::scope::{child_path, root_path, Scope};
-use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, TransactionTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -163,7 +163,7 @@ pub async fn seed(store: &Store, password: &str, gifts: u64, progress: impl FnMu
 
 /// The organisations and accounts (one transaction).
 async fn seed_city(store: &Store, password: &str) -> StoreResult<bool> {
-    let txn = store.write.begin().await?;
+    let txn = store.begin_write().await?;
     if orgs::Entity::find().count(&txn).await? > 0 {
         return Ok(false);
     }

@@ -18,14 +18,15 @@ use boai_domain::accounts::{Role, UserForCreate};
 use boai_domain::audit::AuditAction;
 use boai_domain::money::Fen;
 use boai_domain::orgs::OrgLevel;
+use boai_domain::privacy::mask;
 use boai_domain::relief::review::{CaseStatus, Decision, Flow};
 use boai_domain::relief::rules::{Combine, Condition, Field, Rule};
-use boai_domain::relief::{mask_account, Payee, Settings};
+use boai_domain::relief::{Payee, Settings};
 use boai_domain::scope::{root_path, Scope};
 use boai_domain::validation::identity::{id_card_check_char, IdCardNo};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
 
 /// The grassroots demo account (not one of CONTRACT.md's five).
@@ -218,7 +219,7 @@ pub async fn seed_relief(store: &Store, password: &str) -> StoreResult<()> {
     let now = store.now();
     let today = china_date(now);
     let system = system_actor();
-    let txn = store.write.begin().await?;
+    let txn = store.begin_write().await?;
     let mut audit = Vec::new();
     // Programmes, one per relief project.
     let codes: Vec<&str> = PLANS.iter().map(|p| p.code).collect();
@@ -387,7 +388,7 @@ pub async fn seed_relief(store: &Store, password: &str) -> StoreResult<()> {
             id_hash: Set(store.secrets.keyed_hash(id_card.as_str())),
             id_masked: Set(id_card.masked()),
             phone_enc: Set(store.secrets.encrypt(&phone)),
-            phone_masked: Set(format!("{}****{}", &phone[..3], &phone[7..])),
+            phone_masked: Set(mask::phone(&phone)),
             household_size: Set(size),
             household_income_fen: Set(income_per_head * i64::from(size)),
             hardship: Set(Some(["低保", "特困", "低收入", "因病致贫"][i % 4].to_owned())),
@@ -395,7 +396,7 @@ pub async fn seed_relief(store: &Store, password: &str) -> StoreResult<()> {
             hospital: Set(Some(hospital.to_owned())),
             bank_name: Set(Some("中国工商银行济南分行".to_owned())),
             bank_account_enc: Set(Some(store.secrets.encrypt(&account))),
-            bank_account_masked: Set(Some(mask_account(&account))),
+            bank_account_masked: Set(Some(mask::bank_account(&account))),
             amount_fen: Set(c.amount),
             status: Set(status.as_str().to_owned()),
             step: Set(i32::try_from(step).unwrap_or(0)),

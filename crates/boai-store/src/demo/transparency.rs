@@ -16,7 +16,7 @@ use boai_domain::ids::OrgId;
 use boai_domain::scope::{root_path, Scope};
 use boai_domain::transparency::{add_months, DisclosureId, DisclosureKind};
 use chrono::{Datelike, Duration, NaiveDate};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -206,7 +206,7 @@ pub async fn seed_disclosures(store: &Store) -> StoreResult<()> {
         },
         ip: None,
     };
-    let txn = store.write.begin().await?;
+    let txn = store.begin_write().await?;
     for (n, d) in planned.into_iter().enumerate() {
         // Deterministic ids, like the rest of the demo.
         let id = DisclosureId(Uuid::new_v5(

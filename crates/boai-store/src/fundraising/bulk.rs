@@ -25,9 +25,7 @@ use boai_domain::validation::FieldErrors;
 use boai_ledger::tree::{self, Hash, NodeId};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 
 /// Bound parameters per multi-row insert: under SQLite's 32,766 and
@@ -205,7 +203,7 @@ impl BulkGiftWriter {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let txn = store.write.begin().await?;
+        let txn = store.begin_write().await?;
         let gifts = self.write_in(store, &txn, &batch).await?;
         txn.commit().await.inspect_err(|_| self.forget())?;
         Ok(gifts)

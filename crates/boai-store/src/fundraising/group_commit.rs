@@ -76,7 +76,7 @@ async fn write_batch(writer: &mut Option<BulkGiftWriter>, batch: Vec<GiftJob>) {
     let Some(store) = batch.first().map(|job| job.scoped.store.clone()) else {
         return;
     };
-    let txn = match store.write.begin().await {
+    let txn = match store.begin_write().await {
         Ok(txn) => txn,
         Err(e) => {
             fail_all(batch.into_iter().map(|job| job.reply), &e);

@@ -17,7 +17,7 @@ use boai_domain::ids::DonorId;
 use boai_domain::money::Fen;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -96,7 +96,7 @@ impl ScopedStore {
         let levels = check_levels(levels)?;
         let before = self.recognition_levels().await?;
         let now = self.store.now();
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         recognition_levels::Entity::delete_many().exec(&txn).await?;
         recognition_levels::Entity::insert_many(levels.iter().map(|l| recognition_levels::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -240,7 +240,7 @@ impl ScopedStore {
             created_at: now,
         };
         let out = to_visit(row.clone(), &donor.name);
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         donor_visits::Entity::insert(donor_visits::ActiveModel::from(row))
             .exec_without_returning(&txn)
             .await?;
@@ -301,7 +301,7 @@ impl ScopedStore {
             .await?
             .ok_or(StoreError::NotFound)?;
         let now = self.store.now();
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         donor_visits::Entity::update_many()
             .col_expr(donor_visits::Column::FollowUpDone, Expr::value(true))
             .filter(donor_visits::Column::Id.eq(id))

@@ -31,7 +31,7 @@ use group_commit::GiftRenderer;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -549,7 +549,7 @@ impl ScopedStore {
             return Err(errors.into());
         }
         let now = self.store.now();
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let after = self.refund_in(&txn, &before, amount, reason, now).await?;
         txn.commit().await?;
         Ok(after)
@@ -678,7 +678,7 @@ impl ScopedStore {
             return Err(errors.into());
         }
         let now = self.store.now();
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let moved = gifts::Entity::update_many()
             .col_expr(gifts::Column::DonorId, Expr::value(keep.0))
             .filter(gifts::Column::DonorId.eq(duplicate.0))

@@ -40,7 +40,6 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -270,7 +269,7 @@ impl Store {
             updated_at: now,
         };
         let order = to_order(row.clone());
-        let txn = self.write.begin().await?;
+        let txn = self.begin_write().await?;
         payment_orders::Entity::insert(payment_orders::ActiveModel::from(row))
             .exec_without_returning(&txn)
             .await?;
@@ -368,7 +367,7 @@ impl Store {
         }
         let donor = self.order_donor(&row)?;
         let now = self.now();
-        let txn = self.write.begin().await?;
+        let txn = self.begin_write().await?;
         // The claim: only one transaction moves the order to paid.
         let claimed = payment_orders::Entity::update_many()
             .col_expr(payment_orders::Column::Status, Expr::value(OrderStatus::Paid.as_str()))
@@ -547,7 +546,7 @@ impl Store {
             return Ok(Err(Rejection::Duplicate));
         }
         let now = self.now();
-        let txn = self.write.begin().await?;
+        let txn = self.begin_write().await?;
         let claimed = payment_refunds::Entity::update_many()
             .col_expr(payment_refunds::Column::Status, Expr::value("succeeded"))
             .col_expr(payment_refunds::Column::DoneAt, Expr::value(now))
@@ -609,7 +608,7 @@ impl Store {
         if due.is_empty() {
             return Ok(0);
         }
-        let txn = self.write.begin().await?;
+        let txn = self.begin_write().await?;
         let ids: Vec<Uuid> = due.iter().map(|o| o.id).collect();
         let done = payment_orders::Entity::update_many()
             .col_expr(
@@ -742,7 +741,7 @@ impl ScopedStore {
         };
         let gift = self.donation_get(gift_id).await?;
         let now = self.store.now();
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         // Lock the order row first, then count what is already promised.
         payment_orders::Entity::update_many()
             .col_expr(payment_orders::Column::UpdatedAt, Expr::value(now))

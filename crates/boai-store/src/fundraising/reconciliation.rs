@@ -26,7 +26,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -109,7 +109,7 @@ impl ScopedStore {
         }
         let now = self.store.now();
         let mapping = serde_json::to_string(&layout).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let id = Uuid::now_v7();
         bank_layouts::Entity::insert(bank_layouts::ActiveModel {
             id: Set(id),
@@ -215,7 +215,7 @@ impl ScopedStore {
         self.actor.require(Permission::RecordGifts)?;
         let now = self.store.now();
         let refs: Vec<String> = statement.lines.iter().map(|l| l.reference.clone()).collect();
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let mut existing: HashSet<String> = HashSet::new();
         for chunk in refs.chunks(500) {
             existing.extend(
@@ -418,7 +418,7 @@ impl ScopedStore {
             return Err(errors.into());
         };
         let now = self.store.now();
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let done = bank_statement_lines::Entity::update_many()
             .col_expr(bank_statement_lines::Column::Status, Expr::value(MATCHED))
             .col_expr(bank_statement_lines::Column::GiftId, Expr::value(gift))
@@ -481,7 +481,7 @@ impl ScopedStore {
             input.note = Some(format!("银行流水 {}", line.reference));
         }
         let now = self.store.now();
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let claimed = bank_statement_lines::Entity::update_many()
             .col_expr(bank_statement_lines::Column::Status, Expr::value(CREATED))
             .col_expr(

@@ -19,7 +19,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, TransactionTrait,
+    QuerySelect, Statement,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -729,7 +729,7 @@ impl ScopedStore {
                 format!("管理费比例须在 0 至 {MANAGEMENT_RATE_CAP_BP} 个基点之间"),
             );
         }
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let org = orgs::Entity::find_by_id(input.org_id.0).one(&txn).await?;
         if !org.is_some_and(|o| self.covers(&o.path)) {
             errors.add("org_id", "所属组织不存在或不在您的管辖范围内");
@@ -771,7 +771,7 @@ impl ScopedStore {
             return Err(StoreError::Forbidden);
         }
         let now = self.store.now();
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         projects::Entity::update_many()
             .col_expr(projects::Column::Status, Expr::value(status.as_str()))
             .col_expr(projects::Column::UpdatedAt, Expr::value(now))
@@ -1050,7 +1050,7 @@ impl ScopedStore {
             .ok_or(StoreError::NotFound)?;
         let original = to_entry(original)?;
         self.project_get(original.project_id).await?;
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         if original.gift_id.is_some() {
             let mut errors = FieldErrors::new();
             errors.add("entry_id", "捐赠收入请通过退款冲销");
@@ -1087,7 +1087,7 @@ impl ScopedStore {
     }
 
     async fn post_one(&self, plan: &EntryPlan, meta: EntryMeta) -> StoreResult<JournalEntry> {
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let entry = post(&txn, &self.actor, self.actor.org_id, self.store.now(), plan, &meta).await?;
         txn.commit().await?;
         Ok(entry)

@@ -373,10 +373,13 @@ fn expected_entry(
                 .map(String::as_str)
                 .unwrap_or("");
             meta.public_donor = logged.donor.clone();
-            meta.commitment = g
-                .commitment_salt
-                .as_deref()
-                .map(|salt| boai_ledger::commitment(&g.certificate_no, name, salt));
+            meta.commitment = match g.commitment_salt.as_deref() {
+                Some(salt) => Some(boai_ledger::commitment(&g.certificate_no, name, salt)),
+                // Anonymisation erased the salt (PIPL): the logged commitment
+                // can no longer be opened to the person, and stands as logged.
+                None if name == boai_domain::privacy::ANONYMISED_NAME => logged.commitment.clone(),
+                None => None,
+            };
         }
     }
     let empty = Vec::new();

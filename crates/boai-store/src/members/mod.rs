@@ -37,9 +37,7 @@ use boai_domain::orgs::{Org, OrgLevel};
 use boai_domain::transparency::Attachment;
 use boai_domain::validation::FieldErrors;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -289,24 +287,13 @@ pub(crate) fn member_row(
         id_card_masked: input.id_card.as_ref().map(|c| c.masked()),
         credit_code: input.credit_code.as_ref().map(|c| c.as_str().to_owned()),
         phone_enc: input.phone.as_ref().map(|p| secrets.encrypt(p)),
-        phone_masked: input.phone.as_ref().map(|p| mask_phone(p)),
+        phone_masked: input.phone.as_ref().map(|p| boai_domain::privacy::mask::phone(p)),
         joined_on: input.joined_on,
         status: MemberStatus::Active.as_str().to_owned(),
         lapsed_on: None,
         created_at: now,
         updated_at: now,
     }
-}
-
-/// `138****8000`: the first three and last four digits of a phone.
-pub fn mask_phone(p: &str) -> String {
-    let digits: Vec<char> = p.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() < 7 {
-        return "****".to_owned();
-    }
-    let head: String = digits[..3].iter().collect();
-    let tail: String = digits[digits.len() - 4..].iter().collect();
-    format!("{head}****{tail}")
 }
 
 pub(crate) fn active_model(m: members::Model) -> members::ActiveModel {
@@ -451,7 +438,7 @@ impl ScopedStore {
         if !errors.is_empty() {
             return Err(errors.into());
         }
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         if member_types::Entity::find_by_id(type_code.to_owned())
             .one(&txn)
             .await?
@@ -502,7 +489,7 @@ impl ScopedStore {
         if !(1..=10).contains(&n) {
             return Err(field_error("lapse_after", "失效年限应为 1–10 年"));
         }
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let before = app_meta::Entity::find_by_id(LAPSE_AFTER_KEY.to_owned())
             .one(&txn)
             .await?;
@@ -716,7 +703,7 @@ impl ScopedStore {
     /// Adds a member to a unit in scope. An ID number already on file is refused.
     pub async fn member_create(&self, unit: OrgId, input: MemberForCreate) -> StoreResult<MemberView> {
         self.actor.require(Permission::ManageMembers)?;
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let unit_org = match orgs::Entity::find_by_id(unit.0).one(&txn).await? {
             Some(o) if self.covers(&o.path) && o.level == OrgLevel::Unit.as_str() => o,
             _ => return Err(field_error("unit_id", "基层组织不存在或不在您的管辖范围内")),
@@ -775,7 +762,7 @@ impl ScopedStore {
         idempotency: Option<Responder<'_, Payment>>,
     ) -> StoreResult<Payment> {
         self.actor.require(Permission::ManageMembers)?;
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let row = match members::Entity::find_by_id(member.0).one(&txn).await? {
             Some(m) => m,
             None => return Err(StoreError::NotFound),
@@ -868,7 +855,7 @@ impl ScopedStore {
             })
             .await?;
         let year = self.store.dues_year();
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let already: HashSet<Uuid> = self
             .select::<member_reminders::Entity>()
             .filter(member_reminders::Column::Year.eq(year))
@@ -972,7 +959,7 @@ impl ScopedStore {
         let rates = self.store.dues_rates().await?;
         let year = self.store.dues_year();
         let today = china_date(self.store.now());
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let rows = members::Entity::find()
             .filter(members::Column::OrgId.in_subquery(self.subtree()))
             .filter(members::Column::Status.eq(MemberStatus::Active.as_str()))
@@ -1071,7 +1058,7 @@ impl ScopedStore {
     /// Imports members row by row (see the units import for the modes).
     pub async fn members_import(&self, rows: MemberImportRows, mode: ImportMode) -> StoreResult<ImportReport> {
         self.actor.require(Permission::ManageMembers)?;
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let units: HashMap<String, orgs::Model> = self
             .select::<orgs::Entity>()
             .filter(orgs::Column::Level.eq(OrgLevel::Unit.as_str()))
@@ -1280,7 +1267,7 @@ impl ScopedStore {
             term_end: input.term_end,
             created_at: now,
         };
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         council_members::Entity::insert(council_members::ActiveModel {
             id: Set(row.id),
             org_id: Set(row.org_id),
@@ -1327,7 +1314,7 @@ impl ScopedStore {
             use sha2::Digest;
             hex::encode(sha2::Sha256::digest(&f.bytes))
         });
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         council_meetings::Entity::insert(council_meetings::ActiveModel {
             id: Set(id),
             org_id: Set(org.0),

@@ -12,6 +12,7 @@ pub mod m0005_network;
 mod m0006_members;
 mod m0007_relief;
 mod m0008_giving;
+mod m0009_privacy;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_members::Migration),
             Box::new(m0007_relief::Migration),
             Box::new(m0008_giving::Migration),
+            Box::new(m0009_privacy::Migration),
         ]
     }
 }

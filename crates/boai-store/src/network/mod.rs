@@ -16,9 +16,7 @@ use boai_domain::scope::child_path;
 use boai_domain::validation::identity::CreditCode;
 use boai_domain::validation::FieldErrors;
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -262,7 +260,7 @@ impl ScopedStore {
     /// Sets the city's pass mark (administrators).
     pub async fn wuyou_set_pass_mark(&self, mark: PassMark) -> StoreResult<()> {
         self.actor.require(Permission::ManageSettings)?;
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let before = app_meta::Entity::find_by_id(PASS_MARK_KEY.to_owned()).one(&txn).await?;
         let value = mark.as_setting();
         match &before {
@@ -347,7 +345,7 @@ impl ScopedStore {
         if !errors.is_empty() {
             return Err(errors.into());
         }
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let all = wuyou_items::Entity::find().all(&txn).await?;
         let before = all.iter().find(|m| m.code == code).cloned();
         let others_active = all.iter().filter(|m| m.active && m.code != code).count();
@@ -576,7 +574,7 @@ impl ScopedStore {
     /// Replaces a unit's particulars. Dissolution is final.
     pub async fn unit_update(&self, id: OrgId, details: UnitDetails) -> StoreResult<UnitDetails> {
         self.actor.require(Permission::ManageOrgs)?;
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let org = self.unit_in_scope(&txn, id).await?;
         let before = org_units::Entity::find_by_id(id.0).one(&txn).await?;
         let before_details = before.as_ref().map(to_details).transpose()?;
@@ -629,7 +627,7 @@ impl ScopedStore {
     /// unit keeps its records and its history (`org_moves`).
     pub async fn unit_move(&self, id: OrgId, to: OrgId) -> StoreResult<Org> {
         self.actor.require(Permission::ManageOrgs)?;
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let org = self.unit_in_scope(&txn, id).await?;
         let target = orgs::Entity::find_by_id(to.0).one(&txn).await?;
         let target = match target {
@@ -716,7 +714,7 @@ impl ScopedStore {
         if !errors.is_empty() {
             return Err(errors.into());
         }
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let org = self.unit_in_scope(&txn, id).await?;
         let now = self.store.now();
         let today = crate::fundraising::china_date(now);
@@ -764,7 +762,7 @@ impl ScopedStore {
         mode: ImportMode,
     ) -> StoreResult<ImportReport> {
         self.actor.require(Permission::ManageOrgs)?;
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let branches: HashMap<String, Org> = self
             .select::<orgs::Entity>()
             .filter(orgs::Column::Level.eq(OrgLevel::District.as_str()))

@@ -16,7 +16,7 @@ use boai_domain::scope::child_path;
 use boai_domain::validation::FieldErrors;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 
 impl OrgOwned for orgs::Entity {
@@ -111,7 +111,7 @@ impl ScopedStore {
     /// Creates an organisation under a parent in scope.
     pub async fn org_create(&self, input: OrgForCreate, idempotency: Option<Responder<'_, Org>>) -> StoreResult<Org> {
         self.actor.require(Permission::ManageOrgs)?;
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let parent = orgs::Entity::find_by_id(input.parent_id.0).one(&txn).await?;
         let parent = match parent {
             Some(p) if self.covers(&p.path) => to_org(p)?,

@@ -12,6 +12,8 @@ pub trait FileStore: Send + Sync + std::fmt::Debug {
     fn put(&self, bytes: &[u8]) -> std::io::Result<String>;
     /// The bytes kept under `sha256`.
     fn get(&self, sha256: &str) -> std::io::Result<Vec<u8>>;
+    /// Erases the bytes kept under `sha256` (a missing file is not an error).
+    fn remove(&self, sha256: &str) -> std::io::Result<()>;
 }
 
 /// Files in a folder (`<root>/<first two hex>/<sha256>`).
@@ -61,5 +63,12 @@ impl FileStore for DirFileStore {
 
     fn get(&self, sha256: &str) -> std::io::Result<Vec<u8>> {
         std::fs::read(self.path(sha256)?)
+    }
+
+    fn remove(&self, sha256: &str) -> std::io::Result<()> {
+        match std::fs::remove_file(self.path(sha256)?) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
     }
 }

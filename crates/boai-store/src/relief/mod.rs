@@ -43,7 +43,6 @@ use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
 };
 use serde::Serialize;
 use std::collections::HashMap;
@@ -183,6 +182,8 @@ pub struct CaseDetail {
     /// When the current step is due, and whether it is overdue.
     pub due: Option<DateTime<Utc>>,
     pub overdue: bool,
+    /// Separate consents recorded with the application (health information).
+    pub consents: Vec<crate::privacy::ConsentView>,
 }
 
 /// A filed case and the code the applicant checks its status with.
@@ -429,7 +430,7 @@ impl Store {
             let mut rng = rand::thread_rng();
             (0..8).map(|_| char::from(b'0' + rng.gen_range(0..10u8))).collect()
         };
-        let txn = self.write.begin().await?;
+        let txn = self.begin_write().await?;
         let n = next_in_sequence(&txn, "relief_case").await?;
         let case_no = format!("JZ{}{:06}", today.year(), n);
         let id = CaseId::new();
@@ -458,7 +459,10 @@ impl Store {
             hospital: app.hospital.clone(),
             bank_name: app.bank_name.clone(),
             bank_account_enc: app.bank_account.as_deref().map(|a| self.secrets.encrypt(a)),
-            bank_account_masked: app.bank_account.as_deref().map(boai_domain::relief::mask_account),
+            bank_account_masked: app
+                .bank_account
+                .as_deref()
+                .map(boai_domain::privacy::mask::bank_account),
             amount_fen: app.amount.0,
             status: CaseStatus::Pending.as_str().to_owned(),
             step: 0,
@@ -477,6 +481,21 @@ impl Store {
         relief_cases::Entity::insert(relief_cases::ActiveModel::from(model.clone()))
             .exec_without_returning(&txn)
             .await?;
+        if let Some(version) = &app.health_consent {
+            crate::entities::consents::Entity::insert(crate::entities::consents::ActiveModel {
+                id: Set(uuid::Uuid::now_v7()),
+                org_id: Set(unit.0),
+                subject: Set("relief_cases".to_owned()),
+                subject_id: Set(id.0),
+                purpose: Set("health".to_owned()),
+                version: Set(version.clone()),
+                text: Set(boai_domain::privacy::HEALTH_CONSENT_TEXT.to_owned()),
+                channel: Set(model.channel.clone()),
+                given_at: Set(now),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+        }
         for (doc, name, mime, size, sha) in &stored {
             relief_attachments::Entity::insert(relief_attachments::ActiveModel {
                 id: Set(uuid::Uuid::now_v7()),
@@ -694,7 +713,7 @@ impl ScopedStore {
         settings.check().map_err(StoreError::Invalid)?;
         let now = self.store.now();
         let json = serde_json::to_string(&settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         relief_programmes::Entity::update_many()
             .col_expr(relief_programmes::Column::Settings, Expr::value(json))
             .col_expr(relief_programmes::Column::UpdatedAt, Expr::value(now))
@@ -877,7 +896,9 @@ impl ScopedStore {
         };
         let due = due_of(&case, &programme);
         let overdue = due.is_some_and(|d| d < self.store.now());
+        let consents = self.consents_of(&[id.0]).await?.remove(&id.0).unwrap_or_default();
         Ok(CaseDetail {
+            consents,
             case,
             programme,
             org_name,
@@ -976,7 +997,7 @@ impl ScopedStore {
             Decision::Approve => None,
             _ => reason.map(str::to_owned),
         };
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let changed = relief_cases::Entity::update_many()
             .col_expr(relief_cases::Column::Status, Expr::value(outcome.status.as_str()))
             .col_expr(
@@ -1069,7 +1090,7 @@ impl ScopedStore {
             return Err(StoreError::Conflict("只有退回补充材料的申请可以重新提交".to_owned()));
         }
         let now = self.store.now();
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let changed = relief_cases::Entity::update_many()
             .col_expr(relief_cases::Column::Status, Expr::value(CaseStatus::Pending.as_str()))
             .col_expr(relief_cases::Column::StepSince, Expr::value(now))
@@ -1220,7 +1241,7 @@ impl ScopedStore {
                 ));
             }
         }
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         let mut out = Vec::with_capacity(cases.len());
         for case in cases {
             let p = &programmes[&case.programme_id.0];

@@ -25,7 +25,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, TransactionTrait,
+    QueryOrder, QuerySelect, Select,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -358,7 +358,7 @@ impl ScopedStore {
             created_by: self.actor.username.clone(),
             created_at: now,
         };
-        let txn = self.store.write.begin().await?;
+        let txn = self.store.begin_write().await?;
         disclosures::Entity::insert(disclosures::ActiveModel {
             id: Set(id.0),
             org_id: Set(org_id.0),

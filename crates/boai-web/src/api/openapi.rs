@@ -113,13 +113,16 @@ use utoipa::{Modify, OpenApi, ToSchema};
         crate::members::api::send_reminders,
         crate::members::api::lapse,
         crate::members::api::import,
+        crate::privacy::api::export,
+        crate::privacy::api::anonymise,
+        crate::privacy::api::requests,
         crate::members::councils::api_orgs,
         crate::members::councils::api_view,
         crate::members::councils::api_add_member,
     ),
     components(schemas(Problem, ProblemFieldError)),
     modifiers(&BearerAuth, &ProblemResponses),
-    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"), (name = "transparency"), (name = "network"), (name = "giving"), (name = "relief"), (name = "members"), (name = "councils"))
+    tags((name = "auth"), (name = "orgs"), (name = "users"), (name = "audit"), (name = "fundraising"), (name = "funds"), (name = "ledger"), (name = "transparency"), (name = "network"), (name = "giving"), (name = "relief"), (name = "members"), (name = "councils"), (name = "privacy"))
 )]
 pub struct ApiDoc;
 

@@ -179,7 +179,8 @@ need!(
     HandleRelief,
     ViewMembers,
     ManageMembers,
-    ManageDues
+    ManageDues,
+    ManagePrivacy
 );
 
 /// Any signed-in caller (no particular permission).

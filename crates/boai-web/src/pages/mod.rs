@@ -94,6 +94,14 @@ impl Layout {
                         built: true,
                     });
                 }
+                if role.can(Permission::ManagePrivacy) {
+                    items.push(NavItem {
+                        href: "/privacy",
+                        label: t(lang, "nav.privacy").to_owned(),
+                        active: section == "privacy",
+                        built: true,
+                    });
+                }
                 items.push(NavItem {
                     href: "/account/tokens",
                     label: t(lang, "nav.tokens").to_owned(),

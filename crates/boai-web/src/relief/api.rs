@@ -323,6 +323,13 @@ pub struct CaseBody {
     /// One per required document, in the programme's order (`null` = missing).
     #[serde(default)]
     pub documents: Vec<Option<DocumentBody>>,
+    /// The applicant's separate consent to process their health information
+    /// (the diagnosis and hospital): required, since a diagnosis is; recorded
+    /// with its version and the time.
+    pub health_consent: Option<bool>,
+    /// The version of the consent text the applicant agreed to (default: the
+    /// current one, `health-2026-11`); an older version is refused.
+    pub health_consent_version: Option<String>,
 }
 
 fn yuan_text(fen: Option<i64>) -> Option<String> {
@@ -370,6 +377,14 @@ impl CaseBody {
                     }
                 })
                 .collect(),
+            health_consent: match self.health_consent {
+                Some(true) => Some(
+                    self.health_consent_version
+                        .clone()
+                        .unwrap_or_else(|| boai_domain::privacy::HEALTH_CONSENT_VERSION.to_owned()),
+                ),
+                _ => None,
+            },
         }
     }
 }

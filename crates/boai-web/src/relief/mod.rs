@@ -96,6 +96,8 @@ pub struct ApplyForm {
     pub bank_name: String,
     pub bank_account: String,
     pub amount: String,
+    /// The consent version ticked (the checkbox's value), empty if not ticked.
+    pub health_consent: String,
 }
 
 impl ApplyForm {
@@ -116,6 +118,7 @@ impl ApplyForm {
             bank_name: f("bank_name"),
             bank_account: f("bank_account"),
             amount: f("amount"),
+            health_consent: f("health_consent"),
         }
     }
 
@@ -143,6 +146,7 @@ impl ApplyForm {
                     })
                 })
                 .collect(),
+            health_consent: Some(self.health_consent.clone()).filter(|v| !v.is_empty()),
         }
     }
 }

@@ -79,6 +79,9 @@ struct ApplyPage {
     form: ApplyForm,
     errors: FieldErrors,
     error_list: Vec<String>,
+    /// The separate consent to health information: its text and version.
+    consent_text: &'static str,
+    consent_version: &'static str,
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,6 +147,8 @@ async fn apply_page(
         form,
         errors,
         error_list,
+        consent_text: boai_domain::privacy::HEALTH_CONSENT_TEXT,
+        consent_version: boai_domain::privacy::HEALTH_CONSENT_VERSION,
     });
     *response.status_mut() = status;
     if staff.is_none() {
