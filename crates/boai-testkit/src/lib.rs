@@ -51,7 +51,14 @@ impl Drop for TestDb {
 
 impl TestDb {
     pub async fn fresh() -> anyhow::Result<TestDb> {
-        if backend() == "postgres" {
+        Self::fresh_on(backend()).await
+    }
+
+    /// A fresh database on the named backend (`sqlite` or `postgres`),
+    /// whatever `BOAI_TEST_DATABASE` says (tests that move data between
+    /// backends).
+    pub async fn fresh_on(backend: &str) -> anyhow::Result<TestDb> {
+        if backend == "postgres" {
             let admin_url = std::env::var("BOAI_TEST_PG_URL")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
             let name = format!("boai_test_{}", uuid::Uuid::new_v4().simple());

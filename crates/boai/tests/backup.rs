@@ -5,6 +5,8 @@
 //! gift acknowledged before the backup is there, and the restored server
 //! signs checkpoints with the same key. A second restore into the now full
 //! database is refused, and so is a damaged archive, which writes nothing.
+//! A backup moves between backends: SQLite → PostgreSQL → SQLite keeps
+//! every row and both checks pass at each step.
 
 mod support;
 
@@ -240,5 +242,110 @@ async fn backup_under_load_restores_a_consistent_copy() -> anyhow::Result<()> {
     assert_eq!(table_count(&db3).await?, 0, "a damaged archive wrote tables");
     let left = std::fs::read_dir(&data3).map(|d| d.count()).unwrap_or(0);
     assert_eq!(left, 0, "a damaged archive wrote into the data folder");
+    Ok(())
+}
+
+/// Every table's row count, from an archive's manifest.
+fn counts_of(manifest: &serde_json::Value) -> anyhow::Result<Vec<(String, i64)>> {
+    manifest["tables"]
+        .as_array()
+        .context("no tables")?
+        .iter()
+        .map(|t| {
+            Ok((
+                t["table"].as_str().context("table name")?.to_owned(),
+                t["rows"].as_i64().context("rows")?,
+            ))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_moves_between_backends() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let sqlite = TestDb::fresh_on("sqlite").await?;
+    let postgres = TestDb::fresh_on("postgres").await?;
+    let back = TestDb::fresh_on("sqlite").await?;
+    let data = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let out = boai(&[
+        "demo",
+        "--gifts",
+        "30",
+        "--database-url",
+        &sqlite.url,
+        "--data-dir",
+        &data("a"),
+    ])
+    .await?;
+    assert!(out.status.success(), "{}", said(&out));
+
+    let mut previous: Option<Vec<(String, i64)>> = None;
+    let steps = [(&sqlite, "a", &postgres, "b"), (&postgres, "b", &back, "c")];
+    for (i, (from, from_dir, to, to_dir)) in steps.into_iter().enumerate() {
+        let archive = dir
+            .path()
+            .join(format!("step{i}.tar.gz"))
+            .to_string_lossy()
+            .into_owned();
+        let out = boai(&[
+            "backup",
+            "--out",
+            &archive,
+            "--database-url",
+            &from.url,
+            "--data-dir",
+            &data(from_dir),
+        ])
+        .await?;
+        assert!(out.status.success(), "backup from {}: {}", from.url, said(&out));
+        let counts = counts_of(&manifest_of(std::path::Path::new(&archive))?)?;
+        if let Some(before) = &previous {
+            // The same rows, but for the audit row the restore itself wrote.
+            let expected: Vec<(String, i64)> = before
+                .iter()
+                .map(|(t, n)| (t.clone(), n + i64::from(t == "audit_log")))
+                .collect();
+            assert_eq!(&counts, &expected, "row counts after a round through {}", from.url);
+        }
+        let out = boai(&[
+            "restore",
+            &archive,
+            "--database-url",
+            &to.url,
+            "--data-dir",
+            &data(to_dir),
+        ])
+        .await?;
+        assert!(out.status.success(), "restore into {}: {}", to.url, said(&out));
+        for check in [
+            vec![
+                "ledger",
+                "check",
+                "--database-url",
+                &to.url,
+                "--data-dir",
+                &data(to_dir),
+            ],
+            vec!["audit", "verify", "--database-url", &to.url],
+        ] {
+            let out = boai(&check).await?;
+            assert_eq!(out.status.code(), Some(0), "{check:?}: {}", said(&out));
+        }
+        previous = Some(counts);
+    }
+    // What came back to SQLite is what left it: the same gifts, to the fen.
+    let sum = "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(SUM(amount_fen) AS BIGINT) AS fen FROM gifts";
+    let mut seen = Vec::new();
+    for db in [&sqlite, &back] {
+        let conn = db.raw().await?;
+        let row = conn
+            .query_one(Statement::from_string(conn.get_database_backend(), sum.to_owned()))
+            .await?
+            .context("no row")?;
+        seen.push((row.try_get::<i64>("", "n")?, row.try_get::<i64>("", "fen")?));
+        conn.close().await?;
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert!(seen[0].0 >= 30, "{seen:?}");
     Ok(())
 }

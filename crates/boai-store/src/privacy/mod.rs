@@ -434,6 +434,7 @@ impl ScopedStore {
             self.select::<gifts::Entity>()
                 .filter(gifts::Column::DonorId.is_in(donor_ids.clone()))
                 .order_by_asc(gifts::Column::ReceivedOn)
+                .order_by_asc(gifts::Column::CertificateNo)
                 .all(read)
                 .await?
         };
