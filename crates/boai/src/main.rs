@@ -16,6 +16,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// mimalloc gives memory back to the system after a peak (seeding the demo,
+/// a large export) where glibc's allocator keeps it; see
+/// docs/decisions/0010-allocator.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "boai",
@@ -475,8 +481,16 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     tracing::info!(listen = %settings.listen, backend = store.backend().as_str(), "boai starting");
     let server = tokio::spawn(boai_web::serve(listener, state.clone(), shutdown_signal()));
     store.migrate().await.context("migrations failed")?;
-    if demo && seed_demo(&store, settings.demo_gifts).await? {
-        tracing::info!("demo city seeded");
+    if demo {
+        // Seeded through a store of its own, closed afterwards: its
+        // connections' caches of large bulk statements go with it instead
+        // of staying in the serving process.
+        let seeder = connect(settings).await?;
+        let seeded = seed_demo(&seeder, settings.demo_gifts).await;
+        seeder.close().await;
+        if seeded? {
+            tracing::info!("demo city seeded");
+        }
     }
     state.set_ready();
     tracing::info!("ready");
