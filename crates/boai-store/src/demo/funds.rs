@@ -456,7 +456,11 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
     let mut month_start = start;
     let mut case_no = 1u32;
     let mut window = 0u64;
+    let mut in_gifts = std::time::Duration::ZERO;
+    let mut in_month_ends = std::time::Duration::ZERO;
+    let mut posted = 0u64;
     while month_start < now {
+        let mut month_posts = 0u64;
         let month_end = (month_start + Duration::days(30)).min(now);
         // This window's share of the gifts, by its length.
         let before = (u128::from(gifts) * (month_start - start).num_seconds() as u128 / total_seconds) as u64;
@@ -481,10 +485,13 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
                     input: g.input(&people, &companies),
                 })
                 .collect();
+            let started = std::time::Instant::now();
             writer.write(store, batch).await?;
+            in_gifts += started.elapsed();
             done += chunk.len() as u64;
             progress(done, gifts);
         }
+        let month_end_started = std::time::Instant::now();
         let txn = store.begin_write().await?;
         // Month end: management costs where agreed, allocate part of the
         // general fund, pay cases, give goods out.
@@ -509,6 +516,7 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
                     ..EntryMeta::default()
                 };
                 post(&txn, &system, city, month_end - Duration::seconds(3), &plan, &meta).await?;
+                month_posts += 1;
             }
         }
         let balances = money_balances(&txn).await?;
@@ -523,6 +531,7 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
                     ..EntryMeta::default()
                 };
                 post(&txn, &system, city, month_end - Duration::seconds(2), &plan, &meta).await?;
+                month_posts += 1;
             }
         }
         let balances = money_balances(&txn).await?;
@@ -541,6 +550,7 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
                     ..EntryMeta::default()
                 };
                 post(&txn, &system, city, month_end - Duration::seconds(1), &plan, &meta).await?;
+                month_posts += 1;
                 case_no += 1;
                 budget -= grant;
             }
@@ -555,14 +565,24 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
                         ..EntryMeta::default()
                     };
                     post(&txn, &system, city, month_end - Duration::seconds(1), &plan, &meta).await?;
+                    month_posts += 1;
                 }
             }
         }
         txn.commit().await?;
+        in_month_ends += month_end_started.elapsed();
+        posted += month_posts;
         progress(done, gifts);
         month_start = month_end;
     }
     writer.finish(store).await?;
+    tracing::info!(
+        gifts,
+        gift_seconds = in_gifts.as_secs_f64(),
+        month_end_entries = posted,
+        month_end_seconds = in_month_ends.as_secs_f64(),
+        "demo: gifts and month ends written"
+    );
     let closed: Vec<uuid::Uuid> = PROJECTS
         .iter()
         .filter(|p| p.status == ProjectStatus::Closed)

@@ -150,14 +150,28 @@ pub const DEFAULT_GIFTS: u64 = 20_000;
 /// Seeds the demo city with `gifts` gifts if the database holds no
 /// organisation. Returns whether it seeded.
 pub async fn seed(store: &Store, password: &str, gifts: u64, progress: impl FnMut(u64, u64)) -> StoreResult<bool> {
+    let started = std::time::Instant::now();
     if !seed_city(store, password).await? {
         return Ok(false);
     }
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "demo: organisations seeded");
+    let started = std::time::Instant::now();
     funds::seed_funds(store, gifts, progress).await?;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "demo: funds seeded");
+    let started = std::time::Instant::now();
     transparency::seed_disclosures(store).await?;
     relief::seed_relief(store, password).await?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "demo: disclosures and relief seeded"
+    );
+    let started = std::time::Instant::now();
     giving::seed_giving(store).await?;
     members::seed_members(store).await?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "demo: giving and members seeded"
+    );
     Ok(true)
 }
 
