@@ -7,82 +7,21 @@
 //! after a restart), searching by ID number still works, and the ledger check
 //! passes. Runs on the backend `BOAI_TEST_DATABASE` names.
 
+mod support;
+
 use anyhow::Context;
 use boai_domain::validation::identity::id_card_check_char;
 use boai_testkit::TestDb;
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{json, Value};
-use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::{boai, start_server, token};
 
 fn id_card(n: u32) -> String {
     let body = format!("37010219800101{:03}", n % 1000);
     format!("{body}{}", id_card_check_char(&body).unwrap_or('0'))
-}
-
-async fn boai(args: Vec<String>) -> anyhow::Result<Output> {
-    Ok(tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_boai"))
-            .args(&args)
-            .env("RUST_LOG", "warn")
-            .output()
-    })
-    .await??)
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_server(url: &str, data: &str, client: &reqwest::Client) -> anyhow::Result<Server> {
-    let port = free_port()?;
-    let child = Command::new(env!("CARGO_BIN_EXE_boai"))
-        .args(["serve", "--database-url", url, "--data-dir", data])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("cannot start boai serve")?;
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client.get(format!("{}/healthz", server.base)).send().await {
-            if r.status().is_success() {
-                return Ok(server);
-            }
-        }
-        anyhow::ensure!(Instant::now() < deadline, "server did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn token(client: &reqwest::Client, base: &str, user: &str) -> anyhow::Result<String> {
-    let answer: Value = client
-        .post(format!("{base}/api/v1/auth/token"))
-        .json(&json!({"username": user, "password": boai_testkit::PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(answer["token"].as_str().context("no token")?.to_owned())
 }
 
 async fn gift(
@@ -150,12 +89,7 @@ async fn rotation_while_the_server_runs() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let data = dir.path().to_string_lossy().into_owned();
     let url = db.url.clone();
-    let out = boai(
-        ["demo", "--gifts", "20", "--database-url", &url, "--data-dir", &data]
-            .map(String::from)
-            .to_vec(),
-    )
-    .await?;
+    let out = boai(&["demo", "--gifts", "20", "--database-url", &url, "--data-dir", &data]).await?;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build()?;
     let server = start_server(&url, &data, &client).await?;
@@ -236,20 +170,16 @@ async fn rotation_while_the_server_runs() -> anyhow::Result<()> {
         })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rotated = boai(
-        [
-            "secrets",
-            "rotate",
-            "--database-url",
-            &url,
-            "--data-dir",
-            &data,
-            "--grace-seconds",
-            "2",
-        ]
-        .map(String::from)
-        .to_vec(),
-    )
+    let rotated = boai(&[
+        "secrets",
+        "rotate",
+        "--database-url",
+        &url,
+        "--data-dir",
+        &data,
+        "--grace-seconds",
+        "2",
+    ])
     .await?;
     let during = done.load(Ordering::Relaxed);
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -324,28 +254,19 @@ async fn rotation_while_the_server_runs() -> anyhow::Result<()> {
         (mid_phone, mid_id)
     );
     drop(server);
-    let check = boai(
-        ["ledger", "check", "--database-url", &url, "--data-dir", &data]
-            .map(String::from)
-            .to_vec(),
-    )
-    .await?;
+    let check = boai(&["ledger", "check", "--database-url", &url, "--data-dir", &data]).await?;
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
     // Rotating again works on the new format (key 3).
-    let again = boai(
-        [
-            "secrets",
-            "rotate",
-            "--database-url",
-            &url,
-            "--data-dir",
-            &data,
-            "--grace-seconds",
-            "0",
-        ]
-        .map(String::from)
-        .to_vec(),
-    )
+    let again = boai(&[
+        "secrets",
+        "rotate",
+        "--database-url",
+        &url,
+        "--data-dir",
+        &data,
+        "--grace-seconds",
+        "0",
+    ])
     .await?;
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stdout));
     assert_eq!(sealed_counts(&url, 3).await?.0, 0);
