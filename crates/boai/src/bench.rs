@@ -36,6 +36,15 @@ pub struct BenchOptions {
     pub clients: usize,
     /// Gifts seeded before the run (the reads-at-scale phase reads them).
     pub gifts: u64,
+    /// A seeded installation to bench on as it is (`--existing`): no
+    /// seeding, no scratch database, no ledger check at the end (at ten
+    /// million gifts that is `boai ledger check`'s job).
+    pub existing: Option<(Store, boai_web::WebConfig)>,
+}
+
+/// The demo accounts' password in an `--existing` database (as `boai demo` seeded it).
+fn demo_password() -> String {
+    std::env::var("BOAI_DEMO_PASSWORD").unwrap_or_else(|_| "boai-demo".to_owned())
 }
 
 #[derive(Default)]
@@ -225,7 +234,14 @@ async fn sequential(url: String, token: Option<String>, count: u64) -> anyhow::R
     .await
 }
 
-pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
+pub async fn run(mut options: BenchOptions) -> anyhow::Result<()> {
+    if let Some((store, config)) = options.existing.take() {
+        anyhow::ensure!(
+            store.gift_count().await? > 0,
+            "--existing: the database holds no gifts (seed it with `boai demo --gifts N` first)"
+        );
+        return measure(store, config, &options, &demo_password(), false).await;
+    }
     let dir = tempfile::tempdir()?;
     let (url, cleanup) = match options.database_url.as_deref() {
         Some(server) if server.starts_with("postgres") => {
@@ -237,7 +253,14 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<()> {
         }
         None => (format!("sqlite://{}", dir.path().join("bench.db").display()), None),
     };
-    let result = measure(&url, &options).await;
+    let result = async {
+        let store = Store::connect(&url, Arc::new(SystemClock))
+            .await
+            .context("cannot open the bench database")?;
+        store.migrate().await?;
+        measure(store, boai_web::WebConfig::default(), &options, BENCH_PASSWORD, true).await
+    }
+    .await;
     if let Some((server, url)) = cleanup {
         let _ = boai_store::drop_scratch_database(&server, &url).await;
     }
@@ -279,31 +302,46 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
+/// The demo accounts' password in the bench's own scratch database.
+const BENCH_PASSWORD: &str = "bench-password-1";
+
+/// Runs every phase on `store`; `fresh`: a scratch database the bench seeds
+/// (and checks in full afterwards).
+async fn measure(
+    store: Store,
+    config: boai_web::WebConfig,
+    options: &BenchOptions,
+    password: &str,
+    fresh: bool,
+) -> anyhow::Result<()> {
     let duration = Duration::from_secs(options.seconds.max(1));
-    let store = Store::connect(url, Arc::new(SystemClock))
-        .await
-        .context("cannot open the bench database")?;
-    store.migrate().await?;
-    eprintln!(
-        "bench: {} · {} s per phase · {} clients · {} gifts seeded first",
-        store.backend().as_str(),
-        duration.as_secs(),
-        options.clients,
-        options.gifts
-    );
-    let bar = indicatif::ProgressBar::new(options.gifts);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("seeding [{bar:40}] {pos}/{len} gifts ({per_sec}, eta {eta})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    let seeding = Instant::now();
-    boai_store::demo::seed(&store, "bench-password-1", options.gifts, |done, _| {
-        bar.set_position(done)
-    })
-    .await?;
-    bar.finish_and_clear();
-    let seeding = seeding.elapsed();
+    let seeding = if fresh {
+        eprintln!(
+            "bench: {} · {} s per phase · {} clients · {} gifts seeded first",
+            store.backend().as_str(),
+            duration.as_secs(),
+            options.clients,
+            options.gifts
+        );
+        let bar = indicatif::ProgressBar::new(options.gifts);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("seeding [{bar:40}] {pos}/{len} gifts ({per_sec}, eta {eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let seeding = Instant::now();
+        boai_store::demo::seed(&store, password, options.gifts, |done, _| bar.set_position(done)).await?;
+        bar.finish_and_clear();
+        Some(seeding.elapsed())
+    } else {
+        eprintln!(
+            "bench: {} · {} s per phase · {} clients · on the existing database ({} gifts)",
+            store.backend().as_str(),
+            duration.as_secs(),
+            options.clients,
+            store.gift_count().await?
+        );
+        None
+    };
 
     eprintln!("bench: baseline A (single-row durable INSERTs)…");
     let raw = store.raw_insert_baseline(duration).await?;
@@ -313,7 +351,7 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
         store.clone(),
         boai_web::WebConfig {
             login_rate_per_minute: 1_000_000,
-            ..Default::default()
+            ..config
         },
     );
     state.set_ready();
@@ -332,7 +370,7 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
 
     let token: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/token"))
-        .json(&serde_json::json!({"username": "caiwu", "password": "bench-password-1"}))
+        .json(&serde_json::json!({"username": "caiwu", "password": password}))
         .send()
         .await?
         .json()
@@ -381,7 +419,11 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
 
     eprintln!("bench: full tiles (GET /ledger/tile/0/N)…");
     let b = base.clone();
-    let full_tiles = (ledger_after / 256).max(1);
+    let full_tiles = ledger_after / 256;
+    anyhow::ensure!(
+        full_tiles > 0,
+        "the ledger holds {ledger_after} entries, not one full tile of 256: seed more gifts (--gifts)"
+    );
     let mut tiles = load(options.clients, duration, move |c, client_no, i| {
         let n = (i + client_no as u64) % full_tiles;
         let path = boai_ledger::TilePath::Hashes {
@@ -404,7 +446,11 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
     let rss = peak_rss_mib();
 
     let report = store.books_check().await?;
-    let ledger = store.ledger_check(None, None, &|_, _| {}).await?;
+    let ledger = if fresh {
+        Some(store.ledger_check(None, None, &|_, _| {}).await?)
+    } else {
+        None
+    };
 
     println!(
         "Boai bench — {} — {} s per phase, {} concurrent clients; load generator on its own thread in the same process, sharing the machine's cores",
@@ -412,11 +458,14 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
         duration.as_secs(),
         options.clients
     );
-    println!(
-        "  seeding     demo city with {} gifts         {:>10.1} s",
-        options.gifts,
-        seeding.as_secs_f64()
-    );
+    match seeding {
+        Some(seeding) => println!(
+            "  seeding     demo city with {} gifts         {:>10.1} s",
+            options.gifts,
+            seeding.as_secs_f64()
+        ),
+        None => println!("  seeding     none: an existing database of {gift_rows} gifts"),
+    }
     println!("  baseline A  raw single-row durable INSERT   {raw_rate:>10.1} rows/s   (1.00)");
     println!(
         "  baseline B  GET /healthz                     {:>10.1} req/s    ({:.2} × A)  p50 {} p99 {}  generator CPU {:.1} s",
@@ -488,15 +537,18 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
         );
     }
     println!("  memory      peak RSS of the process (server + generator) {rss:>8.1} MiB");
-    println!(
-        "  ledger check after the run: {} entries, {}",
-        ledger.size,
-        if ledger.holds() {
-            "every entry matches the books"
-        } else {
-            "PROBLEMS"
-        }
-    );
+    match &ledger {
+        Some(ledger) => println!(
+            "  ledger check after the run: {} entries, {}",
+            ledger.size,
+            if ledger.holds() {
+                "every entry matches the books"
+            } else {
+                "PROBLEMS"
+            }
+        ),
+        None => println!("  ledger check after the run: not run on an existing database (run `boai ledger check`)"),
+    }
     println!(
         "  books after the run: {} entries, trial balance {}, running balances {}",
         report.entries,
@@ -529,11 +581,13 @@ async fn measure(url: &str, options: &BenchOptions) -> anyhow::Result<()> {
         "INVALID run: {failed} requests failed (socket error or non-2xx)"
     );
     anyhow::ensure!(report.holds(), "the books do not hold after the run");
-    anyhow::ensure!(
-        ledger.holds(),
-        "the ledger check failed after the run: {:?}",
-        ledger.problems
-    );
+    if let Some(ledger) = &ledger {
+        anyhow::ensure!(
+            ledger.holds(),
+            "the ledger check failed after the run: {:?}",
+            ledger.problems
+        );
+    }
     store.close().await;
     Ok(())
 }

@@ -81,6 +81,15 @@ enum Command {
         /// Gifts in the demo city seeded before the run (reads at scale use them).
         #[arg(long, default_value_t = 2_000)]
         gifts: u64,
+        /// Bench on this installation's database as it is (seeded beforehand by
+        /// `boai demo --gifts N`, e.g. ten million): nothing is seeded, the
+        /// gift phases add their gifts to it, the final ledger check is left
+        /// to `boai ledger check`. With `--database-url`/`--data-dir` naming it.
+        #[arg(long)]
+        existing: bool,
+        /// The data folder of the `--existing` database (its keys).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Make a ledger signing key (refuses to overwrite one).
     Keygen {
@@ -333,12 +342,27 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
             seconds,
             clients,
             gifts,
+            existing,
+            data_dir,
         } => {
+            let existing = if existing {
+                override_location(settings, database_url.clone(), data_dir);
+                let store = connect(settings).await?;
+                store.migrate().await.context("migrations failed")?;
+                // The installation's own ledger key and witness: checkpoints
+                // the bench's server signs must verify like any other.
+                let mut config = settings.web_config();
+                config.ledger_signer = Some(Arc::new(ledger::load_signer(settings, false)?));
+                Some((store, config))
+            } else {
+                None
+            };
             bench::run(bench::BenchOptions {
                 database_url,
                 seconds,
                 clients,
                 gifts,
+                existing,
             })
             .await?;
             Ok(ExitCode::SUCCESS)

@@ -72,3 +72,68 @@ fn print_config_prints_the_documented_example() {
 fn unknown_commands_are_usage_errors() {
     assert_eq!(boai(&["frobnicate"]).status.code(), Some(2));
 }
+
+/// `boai bench --existing` benches an installation as it is: it seeds
+/// nothing, adds its gifts with the installation's keys, and the ledger
+/// (checkpoints included, signed with the installation's key) still checks.
+#[tokio::test]
+async fn bench_runs_on_an_existing_installation() -> anyhow::Result<()> {
+    let db = TestDb::fresh().await?;
+    let url = db.url.as_str();
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().to_string_lossy().to_string();
+    // Enough for one full ledger tile (the tile phase reads full tiles).
+    let out = boai(&["demo", "--gifts", "300", "--database-url", url, "--data-dir", &data]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let gifts = |conn: sea_orm::DatabaseConnection| async move {
+        let row = conn
+            .query_one(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM gifts",
+            ))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no count"))?;
+        anyhow::Ok(row.try_get::<i64>("", "n")?)
+    };
+    let before = gifts(db.raw().await?).await?;
+    assert_eq!(before, 300);
+
+    let out = boai(&[
+        "bench",
+        "--existing",
+        "--seconds",
+        "1",
+        "--clients",
+        "2",
+        "--database-url",
+        url,
+        "--data-dir",
+        &data,
+    ]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("none: an existing database of"), "{said}");
+    assert!(!said.contains("seeding ["), "nothing is seeded: {said}");
+    let after = gifts(db.raw().await?).await?;
+    assert!(after > before, "the gift phases add gifts: {before} → {after}");
+
+    let out = boai(&["ledger", "check", "--database-url", url, "--data-dir", &data]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // An installation without gifts is refused.
+    let empty = TestDb::fresh().await?;
+    let out = boai(&["bench", "--existing", "--database-url", &empty.url, "--data-dir", &data]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no gifts"));
+    Ok(())
+}

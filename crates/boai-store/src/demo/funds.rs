@@ -292,6 +292,20 @@ impl PlannedGift {
 /// Gifts per transaction when seeding.
 const GIFTS_PER_BATCH: usize = 2_048;
 
+/// The share of gifts that are goods.
+const GOODS_SHARE: f64 = 0.03;
+
+/// Large corporate transfers (¥100,000–2,000,000) in a 30-day window: a
+/// city's few big donors give a few times a month, whatever the number of
+/// small gifts (so money in, and with it the month ends' grants, does not
+/// grow like the gifts' count times a corporate gift).
+const LARGE_GIFTS_PER_WINDOW: f64 = 3.0;
+
+/// Grants one fund pays at most in a month: a programme's caseload is
+/// bounded by its staff, not by the money it holds (the rest stays in the
+/// fund for the months ahead).
+const GRANTS_PER_FUND_MONTH: u32 = 40;
+
 /// Plans the `count` gifts of one month window `[from, until)`, in time
 /// order, from the window's own random stream (so windows can be planned one
 /// at a time and the result is the same whatever the batch sizes).
@@ -309,6 +323,8 @@ fn plan_window(
     let city = org_id(CITY.0);
     let mut rng = StdRng::seed_from_u64(0x626f_6169 ^ (window + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let seconds = (until - from).num_seconds().max(1);
+    // A few large corporate transfers a month, however many gifts there are.
+    let large_share = (LARGE_GIFTS_PER_WINDOW / count.max(1) as f64).min(0.02);
     let mut planned: Vec<PlannedGift> = (0..count)
         .map(|_| {
             let at = from + Duration::seconds(rng.gen_range(0..seconds));
@@ -318,17 +334,17 @@ fn plan_window(
                 open_projects[rng.gen_range(0..open_projects.len())]
             };
             let roll: f64 = rng.gen();
-            let (channel, donor, amount, goods) = if roll < 0.03 {
+            let (channel, donor, amount, goods) = if roll < GOODS_SHARE {
                 let g = rng.gen_range(0..GOODS.len());
                 let quantity = rng.gen_range(10..2_000);
                 let donor = DonorRef::Company(rng.gen_range(0..companies));
                 (Channel::Goods, donor, Fen(quantity * GOODS[g].2), Some((g, quantity)))
-            } else if roll < 0.05 {
+            } else if roll < GOODS_SHARE + large_share {
                 let donor = DonorRef::Company(rng.gen_range(0..companies));
                 (
                     Channel::BankTransfer,
                     donor,
-                    Fen(rng.gen_range(100_000..5_000_000) * 100),
+                    Fen(rng.gen_range(100_000..2_000_000) * 100),
                     None,
                 )
             } else {
@@ -540,7 +556,9 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
                 continue;
             }
             let mut budget = money * 6 / 10;
-            while budget > 300_000 {
+            let mut grants = 0;
+            while budget > 300_000 && grants < GRANTS_PER_FUND_MONTH {
+                grants += 1;
                 let grant = rng.gen_range(300_000..3_000_000).min(budget);
                 let plan =
                     funds::disbursement(*fund, Fen(grant)).map_err(|e| crate::funds::funds_error(e, "amount_fen"))?;
