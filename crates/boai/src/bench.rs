@@ -357,7 +357,12 @@ async fn measure(
     state.set_ready();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(boai_web::serve(listener, state, std::future::pending()));
+    // The server (and its checkpoint signer) stops when `stop` is dropped:
+    // at the end of the run, or on any early return.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(boai_web::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
     let client = reqwest::Client::new();
 
     eprintln!("bench: baseline B (GET /healthz)…");
@@ -576,6 +581,9 @@ async fn measure(
     .iter()
     .map(|l| l.failed)
     .sum::<u64>();
+    // Stop the server before the database goes (a scratch one is dropped next).
+    drop(stop);
+    let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
     anyhow::ensure!(
         failed == 0,
         "INVALID run: {failed} requests failed (socket error or non-2xx)"

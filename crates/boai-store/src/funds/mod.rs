@@ -16,7 +16,7 @@ use boai_domain::ids::{JournalEntryId, OrgId, ProjectId};
 use boai_domain::money::Fen;
 use boai_domain::validation::FieldErrors;
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Statement,
@@ -672,16 +672,7 @@ impl ScopedStore {
     /// Projects the actor may read: those owned in their subtree, and every
     /// project the city owns.
     fn projects_select(&self) -> sea_orm::Select<projects::Entity> {
-        let visible_orgs = Query::select()
-            .column(orgs::Column::Id)
-            .from(orgs::Entity)
-            .cond_where(
-                Condition::any()
-                    .add(Expr::col(orgs::Column::Path).like(format!("{}%", self.actor.scope.path)))
-                    .add(Expr::col(orgs::Column::ParentId).is_null()),
-            )
-            .to_owned();
-        projects::Entity::find().filter(projects::Column::OrgId.in_subquery(visible_orgs))
+        projects::Entity::find().filter(self.owner_in(projects::Entity, projects::Column::OrgId, true))
     }
 
     pub async fn projects_list(&self, filter: &ProjectFilter, page: Page) -> StoreResult<(Vec<Project>, u64)> {
