@@ -31,7 +31,7 @@ use boai_domain::funds::EntryKind;
 use boai_domain::ids::ProjectId;
 use boai_ledger::tree::{leaf_hash, Frontier, Hash, NodeId};
 use boai_ledger::{LedgerEntry, VerifierKey};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement,
@@ -398,6 +398,7 @@ impl Store {
 
     /// Ledger entries (within the first `size`) that mirror a journal entry
     /// an earlier one mirrors too: each index, with the previous such index.
+    /// (The inner GROUP BY reads just the unique index on `journal_id`.)
     async fn twin_entries(&self, size: i64) -> StoreResult<HashMap<u64, u64>> {
         let backend = self.read.get_database_backend();
         let rows = self
@@ -406,8 +407,7 @@ impl Store {
                 backend,
                 format!(
                     "SELECT journal_id, idx FROM ledger_entries WHERE idx >= 0 AND idx < {size} AND journal_id IN \
-                     (SELECT journal_id FROM ledger_entries WHERE idx >= 0 AND idx < {size} \
-                     GROUP BY journal_id HAVING COUNT(*) > 1) \
+                     (SELECT journal_id FROM ledger_entries GROUP BY journal_id HAVING COUNT(*) > 1) \
                      ORDER BY journal_id, idx"
                 ),
             ))
@@ -466,35 +466,34 @@ impl Store {
     /// The books behind the ledger entries `rows` (indexes `start..end`).
     async fn page_books(&self, start: i64, end: i64, rows: &[ledger_entries::Model]) -> StoreResult<PageBooks> {
         let mut books = PageBooks::default();
-        for j in journal_entries::Entity::find()
-            .filter(journal_entries::Column::LedgerIndex.gte(start))
-            .filter(journal_entries::Column::LedgerIndex.lt(end))
-            .all(&self.read)
-            .await?
-        {
-            books.journal.insert(j.id, j);
-        }
+        self.add_books(&mut books, &Which::Indexes(start, end)).await?;
         // An entry may mirror a journal entry naming another index (reported
-        // by the caller): fetched by id.
+        // by the caller): those are fetched by id.
         let elsewhere: Vec<Uuid> = rows
             .iter()
             .map(|r| r.journal_id)
             .filter(|id| !books.journal.contains_key(id))
             .collect();
         if !elsewhere.is_empty() {
-            for j in journal_entries::Entity::find()
-                .filter(journal_entries::Column::Id.is_in(elsewhere))
-                .all(&self.read)
-                .await?
-            {
-                books.journal.insert(j.id, j);
-            }
+            self.add_books(&mut books, &Which::Ids(elsewhere)).await?;
         }
-        if books.journal.is_empty() {
-            return Ok(books);
+        Ok(books)
+    }
+
+    /// Adds to `books` the journal entries `which` names, their lines'
+    /// net-asset changes, their gifts, those donors' names and the kinds of
+    /// the entries they reverse. Each query selects its rows by a subquery
+    /// on the journal entries, so its text is the same for every page (one
+    /// prepared statement, whatever the page holds).
+    async fn add_books(&self, books: &mut PageBooks, which: &Which) -> StoreResult<()> {
+        for j in journal_entries::Entity::find()
+            .filter(journal_entries::Column::Id.in_subquery(which.journal_ids()))
+            .all(&self.read)
+            .await?
+        {
+            books.journal.insert(j.id, j);
         }
-        let ids: Vec<Uuid> = books.journal.keys().copied().collect();
-        // Net-asset changes per fund, from the lines.
+        // Net-asset changes per fund, from the lines in line order.
         let lines = Query::select()
             .column((journal_lines::Entity, journal_lines::Column::EntryId))
             .column((accounts::Entity, accounts::Column::FundId))
@@ -507,7 +506,9 @@ impl Store {
                     .equals((journal_lines::Entity, journal_lines::Column::AccountId)),
             )
             .and_where(Expr::col((accounts::Entity, accounts::Column::Kind)).eq("net_assets"))
-            .and_where(Expr::col((journal_lines::Entity, journal_lines::Column::EntryId)).is_in(ids.clone()))
+            .and_where(
+                Expr::col((journal_lines::Entity, journal_lines::Column::EntryId)).in_subquery(which.journal_ids()),
+            )
             .order_by((journal_lines::Entity, journal_lines::Column::EntryId), Order::Asc)
             .order_by((journal_lines::Entity, journal_lines::Column::LineNo), Order::Asc)
             .to_owned();
@@ -524,42 +525,74 @@ impl Store {
         }
         // Gifts, for their public parts, and their donors' names.
         for g in gifts::Entity::find()
-            .filter(gifts::Column::JournalEntryId.is_in(ids))
+            .filter(gifts::Column::JournalEntryId.in_subquery(which.journal_ids()))
             .all(&self.read)
             .await?
         {
             books.gifts.insert(g.journal_entry_id, g);
         }
-        let mut donor_ids: Vec<Uuid> = books.gifts.values().filter_map(|g| g.donor_id).collect();
-        donor_ids.sort();
-        donor_ids.dedup();
-        if !donor_ids.is_empty() {
-            let names: Vec<(Uuid, String)> = donors::Entity::find()
-                .select_only()
-                .column(donors::Column::Id)
-                .column(donors::Column::Name)
-                .filter(donors::Column::Id.is_in(donor_ids))
-                .into_tuple()
-                .all(&self.read)
-                .await?;
-            books.donor_names.extend(names);
-        }
+        let names: Vec<(Uuid, String)> = donors::Entity::find()
+            .select_only()
+            .column(donors::Column::Id)
+            .column(donors::Column::Name)
+            .filter(
+                donors::Column::Id.in_subquery(
+                    Query::select()
+                        .column(gifts::Column::DonorId)
+                        .from(gifts::Entity)
+                        .and_where(Expr::col(gifts::Column::JournalEntryId).in_subquery(which.journal_ids()))
+                        .to_owned(),
+                ),
+            )
+            .into_tuple()
+            .all(&self.read)
+            .await?;
+        books.donor_names.extend(names);
         // The kinds of the entries these reverse.
-        let mut reversed: Vec<Uuid> = books.journal.values().filter_map(|j| j.reverses_id).collect();
-        reversed.sort();
-        reversed.dedup();
-        if !reversed.is_empty() {
-            let kinds: Vec<(Uuid, String)> = journal_entries::Entity::find()
-                .select_only()
-                .column(journal_entries::Column::Id)
-                .column(journal_entries::Column::Kind)
-                .filter(journal_entries::Column::Id.is_in(reversed))
-                .into_tuple()
-                .all(&self.read)
-                .await?;
-            books.kinds_of.extend(kinds);
-        }
-        Ok(books)
+        let kinds: Vec<(Uuid, String)> = journal_entries::Entity::find()
+            .select_only()
+            .column(journal_entries::Column::Id)
+            .column(journal_entries::Column::Kind)
+            .filter(
+                journal_entries::Column::Id.in_subquery(
+                    Query::select()
+                        .column(journal_entries::Column::ReversesId)
+                        .from(journal_entries::Entity)
+                        .and_where(Expr::col(journal_entries::Column::Id).in_subquery(which.journal_ids()))
+                        .to_owned(),
+                ),
+            )
+            .into_tuple()
+            .all(&self.read)
+            .await?;
+        books.kinds_of.extend(kinds);
+        Ok(())
+    }
+}
+
+/// Which journal entries a page needs.
+enum Which {
+    /// Those naming ledger indexes in `start..end` (the index
+    /// `journal_entries_ledger_index`).
+    Indexes(i64, i64),
+    /// These, by id.
+    Ids(Vec<Uuid>),
+}
+
+impl Which {
+    /// `SELECT id FROM journal_entries WHERE …`, to select by.
+    fn journal_ids(&self) -> SelectStatement {
+        let cond = match self {
+            Which::Indexes(start, end) => Expr::col(journal_entries::Column::LedgerIndex)
+                .gte(*start)
+                .and(Expr::col(journal_entries::Column::LedgerIndex).lt(*end)),
+            Which::Ids(ids) => Expr::col(journal_entries::Column::Id).is_in(ids.iter().copied()),
+        };
+        Query::select()
+            .column(journal_entries::Column::Id)
+            .from(journal_entries::Entity)
+            .and_where(cond)
+            .to_owned()
     }
 }
 
