@@ -31,7 +31,7 @@ use boai_domain::funds::EntryKind;
 use boai_domain::ids::ProjectId;
 use boai_ledger::tree::{leaf_hash, Frontier, Hash, NodeId};
 use boai_ledger::{LedgerEntry, VerifierKey};
-use sea_orm::sea_query::{Expr, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement,
@@ -463,35 +463,43 @@ impl Store {
         Ok(out)
     }
 
-    /// The books behind the ledger entries `rows` (indexes `start..end`).
+    /// The books behind the ledger entries `rows` (indexes `start..end`):
+    /// the journal entries naming those indexes (by the index
+    /// `journal_entries_ledger_index`) and any other one an entry mirrors,
+    /// then, by those ids, their lines' net-asset changes, their gifts,
+    /// those donors' names and the kinds of the entries they reverse. The
+    /// ids go in `IN (…)` lists, which both backends answer with an index
+    /// lookup per id (PostgreSQL chose to scan whole tables for the same
+    /// rows asked by subquery).
     async fn page_books(&self, start: i64, end: i64, rows: &[ledger_entries::Model]) -> StoreResult<PageBooks> {
         let mut books = PageBooks::default();
-        self.add_books(&mut books, &Which::Indexes(start, end)).await?;
-        // An entry may mirror a journal entry naming another index (reported
-        // by the caller): those are fetched by id.
-        let elsewhere: Vec<Uuid> = rows
-            .iter()
-            .map(|r| r.journal_id)
-            .filter(|id| !books.journal.contains_key(id))
-            .collect();
-        if !elsewhere.is_empty() {
-            self.add_books(&mut books, &Which::Ids(elsewhere)).await?;
-        }
-        Ok(books)
-    }
-
-    /// Adds to `books` the journal entries `which` names, their lines'
-    /// net-asset changes, their gifts, those donors' names and the kinds of
-    /// the entries they reverse. Each query selects its rows by a subquery
-    /// on the journal entries, so its text is the same for every page (one
-    /// prepared statement, whatever the page holds).
-    async fn add_books(&self, books: &mut PageBooks, which: &Which) -> StoreResult<()> {
         for j in journal_entries::Entity::find()
-            .filter(journal_entries::Column::Id.in_subquery(which.journal_ids()))
+            .filter(journal_entries::Column::LedgerIndex.gte(start))
+            .filter(journal_entries::Column::LedgerIndex.lt(end))
             .all(&self.read)
             .await?
         {
             books.journal.insert(j.id, j);
+        }
+        // An entry may mirror a journal entry naming another index (the
+        // caller reports it): fetched by id.
+        let elsewhere = in_list(
+            rows.iter()
+                .map(|r| r.journal_id)
+                .filter(|id| !books.journal.contains_key(id)),
+        );
+        if !elsewhere.is_empty() {
+            for j in journal_entries::Entity::find()
+                .filter(journal_entries::Column::Id.is_in(elsewhere))
+                .all(&self.read)
+                .await?
+            {
+                books.journal.insert(j.id, j);
+            }
+        }
+        let ids = in_list(books.journal.keys().copied());
+        if ids.is_empty() {
+            return Ok(books);
         }
         // Net-asset changes per fund, from the lines in line order.
         let lines = Query::select()
@@ -506,9 +514,7 @@ impl Store {
                     .equals((journal_lines::Entity, journal_lines::Column::AccountId)),
             )
             .and_where(Expr::col((accounts::Entity, accounts::Column::Kind)).eq("net_assets"))
-            .and_where(
-                Expr::col((journal_lines::Entity, journal_lines::Column::EntryId)).in_subquery(which.journal_ids()),
-            )
+            .and_where(Expr::col((journal_lines::Entity, journal_lines::Column::EntryId)).is_in(ids.iter().copied()))
             .order_by((journal_lines::Entity, journal_lines::Column::EntryId), Order::Asc)
             .order_by((journal_lines::Entity, journal_lines::Column::LineNo), Order::Asc)
             .to_owned();
@@ -525,75 +531,52 @@ impl Store {
         }
         // Gifts, for their public parts, and their donors' names.
         for g in gifts::Entity::find()
-            .filter(gifts::Column::JournalEntryId.in_subquery(which.journal_ids()))
+            .filter(gifts::Column::JournalEntryId.is_in(ids))
             .all(&self.read)
             .await?
         {
             books.gifts.insert(g.journal_entry_id, g);
         }
-        let names: Vec<(Uuid, String)> = donors::Entity::find()
-            .select_only()
-            .column(donors::Column::Id)
-            .column(donors::Column::Name)
-            .filter(
-                donors::Column::Id.in_subquery(
-                    Query::select()
-                        .column(gifts::Column::DonorId)
-                        .from(gifts::Entity)
-                        .and_where(Expr::col(gifts::Column::JournalEntryId).in_subquery(which.journal_ids()))
-                        .to_owned(),
-                ),
-            )
-            .into_tuple()
-            .all(&self.read)
-            .await?;
-        books.donor_names.extend(names);
+        let donor_ids = in_list(books.gifts.values().filter_map(|g| g.donor_id));
+        if !donor_ids.is_empty() {
+            let names: Vec<(Uuid, String)> = donors::Entity::find()
+                .select_only()
+                .column(donors::Column::Id)
+                .column(donors::Column::Name)
+                .filter(donors::Column::Id.is_in(donor_ids))
+                .into_tuple()
+                .all(&self.read)
+                .await?;
+            books.donor_names.extend(names);
+        }
         // The kinds of the entries these reverse.
-        let kinds: Vec<(Uuid, String)> = journal_entries::Entity::find()
-            .select_only()
-            .column(journal_entries::Column::Id)
-            .column(journal_entries::Column::Kind)
-            .filter(
-                journal_entries::Column::Id.in_subquery(
-                    Query::select()
-                        .column(journal_entries::Column::ReversesId)
-                        .from(journal_entries::Entity)
-                        .and_where(Expr::col(journal_entries::Column::Id).in_subquery(which.journal_ids()))
-                        .to_owned(),
-                ),
-            )
-            .into_tuple()
-            .all(&self.read)
-            .await?;
-        books.kinds_of.extend(kinds);
-        Ok(())
+        let reversed = in_list(books.journal.values().filter_map(|j| j.reverses_id));
+        if !reversed.is_empty() {
+            let kinds: Vec<(Uuid, String)> = journal_entries::Entity::find()
+                .select_only()
+                .column(journal_entries::Column::Id)
+                .column(journal_entries::Column::Kind)
+                .filter(journal_entries::Column::Id.is_in(reversed))
+                .into_tuple()
+                .all(&self.read)
+                .await?;
+            books.kinds_of.extend(kinds);
+        }
+        Ok(books)
     }
 }
 
-/// Which journal entries a page needs.
-enum Which {
-    /// Those naming ledger indexes in `start..end` (the index
-    /// `journal_entries_ledger_index`).
-    Indexes(i64, i64),
-    /// These, by id.
-    Ids(Vec<Uuid>),
-}
-
-impl Which {
-    /// `SELECT id FROM journal_entries WHERE …`, to select by.
-    fn journal_ids(&self) -> SelectStatement {
-        let cond = match self {
-            Which::Indexes(start, end) => Expr::col(journal_entries::Column::LedgerIndex)
-                .gte(*start)
-                .and(Expr::col(journal_entries::Column::LedgerIndex).lt(*end)),
-            Which::Ids(ids) => Expr::col(journal_entries::Column::Id).is_in(ids.iter().copied()),
-        };
-        Query::select()
-            .column(journal_entries::Column::Id)
-            .from(journal_entries::Entity)
-            .and_where(cond)
-            .to_owned()
+/// `ids` without repeats, for an `IN (…)` list, padded to a power of two by
+/// repeating the last: the list then has one of a dozen lengths, so each
+/// query prepares a dozen statements, not one per page.
+fn in_list(ids: impl IntoIterator<Item = Uuid>) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if let Some(&last) = ids.last() {
+        ids.resize(ids.len().next_power_of_two(), last);
     }
+    ids
 }
 
 /// The entry the books say should be logged for `j`. Public parts that
