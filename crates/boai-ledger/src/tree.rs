@@ -208,6 +208,65 @@ pub fn check_consistency(
     tlog_tiles::check_tree(&proof, size, root.to_tlog(), old_size, old_root.to_tlog()).map_err(proof_error)
 }
 
+/// The right edge of a tree of `size` leaves: the roots of its complete
+/// subtrees (one per set bit of `size`, lowest level first). They are the
+/// only nodes a later leaf can need as a left sibling, and the only ones
+/// [`tree_hash`] reads for `size`.
+pub fn frontier(size: u64) -> Vec<NodeId> {
+    (0..64u8)
+        .filter(|level| (size >> level) % 2 == 1)
+        .map(|level| NodeId {
+            level,
+            index: (size >> level) - 1,
+        })
+        .collect()
+}
+
+/// A tree kept as its right edge only ([`frontier`]): at most 64 hashes
+/// whatever its size. It appends leaves (answering the nodes each stores,
+/// as [`appended`]) and knows its current root, but not older roots or
+/// proofs: a reader that needs the root at some size asks while passing it.
+#[derive(Debug, Default, Clone)]
+pub struct Frontier {
+    nodes: HashMap<NodeId, Hash>,
+    size: u64,
+}
+
+impl Frontier {
+    pub fn new() -> Frontier {
+        Frontier::default()
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf hash; answers the nodes a stored tree holds for it:
+    /// the leaf, then each subtree root it completes.
+    pub fn push(&mut self, leaf: Hash) -> Result<Vec<(NodeId, Hash)>, LedgerError> {
+        let index = self.size;
+        let needed = left_siblings(index);
+        let siblings = needed
+            .iter()
+            .map(|id| self.nodes.get(id).copied().ok_or(LedgerError::MissingHash(*id)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let stored = appended(index, leaf, &siblings)?;
+        for id in &needed {
+            self.nodes.remove(id);
+        }
+        if let Some((id, h)) = stored.last() {
+            self.nodes.insert(*id, *h);
+        }
+        self.size += 1;
+        Ok(stored)
+    }
+
+    /// The root of the leaves appended so far.
+    pub fn root(&self) -> Result<Hash, LedgerError> {
+        tree_hash(self.size, &self.nodes)
+    }
+}
+
 /// A whole tree in memory, for auditors and tests.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryTree {
@@ -295,6 +354,35 @@ mod tests {
                 NodeId { level: 2, index: 0 }
             ]
         );
+    }
+
+    #[test]
+    fn frontier_tree_keeps_the_right_edge_and_the_roots() {
+        let leaves = leaves(600);
+        let mut whole = MemoryTree::new();
+        let mut edge = Frontier::new();
+        assert_eq!(edge.root().unwrap(), Hash(tlog_tiles::EMPTY_HASH.0));
+        for (i, l) in leaves.iter().enumerate() {
+            let before: HashMap<NodeId, Hash> = whole.nodes().clone();
+            whole.push(*l).unwrap();
+            let stored = edge.push(*l).unwrap();
+            // It answers exactly the nodes the whole tree gained…
+            let gained: HashMap<NodeId, Hash> = whole
+                .nodes()
+                .iter()
+                .filter(|(id, _)| !before.contains_key(id))
+                .map(|(id, h)| (*id, *h))
+                .collect();
+            assert_eq!(stored.iter().copied().collect::<HashMap<_, _>>(), gained, "leaf {i}");
+            // …keeps only the right edge, and knows the root.
+            let size = i as u64 + 1;
+            let mut kept: Vec<NodeId> = edge.nodes.keys().copied().collect();
+            kept.sort();
+            assert_eq!(kept, frontier(size));
+            assert_eq!(frontier(size), tree_hash_needs(size).unwrap());
+            assert_eq!(edge.size(), size);
+            assert_eq!(edge.root().unwrap(), reference_root(&leaves[..=i]), "size {size}");
+        }
     }
 
     proptest! {

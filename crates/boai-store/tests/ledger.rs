@@ -348,3 +348,123 @@ async fn bulk_written_gifts_hold_every_check() -> anyhow::Result<()> {
     assert_eq!(digest.totals, store.ledger_sums(size).await?);
     Ok(())
 }
+
+/// The check walks the ledger a page (2,000 entries) at a time with only the
+/// tree's right edge in memory. Over several pages, with checkpoints signed
+/// at a page's end, just after it and further on, it holds (the witness a
+/// prefix); and it still finds a stored node changed, a stored node the tree
+/// has no place for, a journal entry no ledger entry mirrors, and a
+/// checkpoint that does not match the entries.
+#[tokio::test]
+async fn the_check_pages_through_the_ledger_and_finds_tampering() -> anyhow::Result<()> {
+    use boai_store::fundraising::bulk::BulkGift;
+    let (store, clock, db) = demo_store().await?;
+    let (signer, key) = signer()?;
+    let finance = actor(&store, "caiwu").await?;
+    let (general, _) = store.house_funds().await?;
+    let now = boai_domain::Clock::now(&clock);
+    let batch = |from: u64, n: u64| -> Vec<BulkGift> {
+        (from..from + n)
+            .map(|i| BulkGift {
+                at: now - chrono::Duration::seconds(10_000 - i as i64),
+                actor: finance.clone(),
+                input: DonationForCreate {
+                    project_id: general.id,
+                    amount: Fen(100 + i as i64),
+                    channel: Channel::Cash,
+                    donor: None,
+                    goods: None,
+                    received_on: None,
+                    note: None,
+                },
+            })
+            .collect()
+    };
+    let first = store.ledger_size().await?;
+    assert!(first < 2_000, "the demo ledger fits in one page ({first})");
+    let mut writer = store.bulk_gift_writer().await?;
+    let mut signed = vec![store.ledger_sign(&signer).await?];
+    let mut written = 0;
+    for n in [2_000 - first, 1, 2_600] {
+        writer.write(&store, batch(written, n)).await?;
+        written += n;
+        signed.push(store.ledger_sign(&signer).await?);
+    }
+    writer.finish(&store).await?;
+    let sizes: Vec<u64> = signed.iter().map(|c| c.size).collect();
+    assert_eq!(sizes, vec![first, 2_000, 2_001, 4_601]);
+    let witness = signed[1].clone();
+    let check = || store.ledger_check(Some(&key), Some(&witness), &|_, _| {});
+    let report = check().await?;
+    assert!(report.holds(), "{:?}", report.problems);
+    assert_eq!(report.entries_checked, 4_601);
+    assert!(
+        report
+            .passed
+            .iter()
+            .any(|p| p == "4 signed checkpoints match the entries and verify with the ledger key"),
+        "{:?}",
+        report.passed
+    );
+    assert!(
+        report.passed.iter().any(|p| p.contains("(2000 entries) is a prefix")),
+        "{:?}",
+        report.passed
+    );
+
+    let raw = db.raw().await?;
+    // A stored node in the second page, changed.
+    exec(
+        &raw,
+        "UPDATE ledger_nodes SET hash = (SELECT hash FROM ledger_nodes WHERE level = 0 AND idx = 0) \
+         WHERE level = 1 AND idx = 1100",
+    )
+    .await?;
+    let problems = check().await?.problems;
+    assert_eq!(
+        problems,
+        vec!["1 stored tree nodes differ from the tree recomputed from the entries (9194 stored, 9194 expected)"]
+    );
+    // A stored node where the tree has none.
+    exec(
+        &raw,
+        "INSERT INTO ledger_nodes (level, idx, hash) SELECT 40, 0, hash FROM ledger_nodes WHERE level = 0 AND idx = 0",
+    )
+    .await?;
+    let problems = check().await?.problems;
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("2 stored tree nodes differ") && p.contains("(9195 stored, 9194 expected)")),
+        "{problems:?}"
+    );
+    // A journal entry that no ledger entry mirrors.
+    exec(
+        &raw,
+        "UPDATE journal_entries SET ledger_index = NULL WHERE ledger_index = 3000",
+    )
+    .await?;
+    let problems = check().await?.problems;
+    assert!(
+        problems.iter().any(|p| p.contains("has no ledger entry")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("ledger entry 3000: journal entry")),
+        "{problems:?}"
+    );
+    // A checkpoint that does not match the entries.
+    exec(
+        &raw,
+        "UPDATE ledger_checkpoints SET root = (SELECT hash FROM ledger_nodes WHERE level = 0 AND idx = 0) WHERE size = 2001",
+    )
+    .await?;
+    let problems = check().await?.problems;
+    assert!(
+        problems
+            .iter()
+            .any(|p| p == "the checkpoint for 2001 entries does not match the entries"),
+        "{problems:?}"
+    );
+    Ok(())
+}

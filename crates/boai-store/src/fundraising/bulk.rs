@@ -68,18 +68,6 @@ pub struct BulkGiftWriter {
     digest: boai_ledger::LedgerDigest,
 }
 
-/// The right edge of a tree of `size` leaves: the roots of its complete
-/// subtrees, the only stored nodes a later leaf can need as a left sibling.
-fn frontier(size: u64) -> Vec<NodeId> {
-    (0..64u8)
-        .filter(|level| (size >> level) % 2 == 1)
-        .map(|level| NodeId {
-            level,
-            index: (size >> level) - 1,
-        })
-        .collect()
-}
-
 fn to_i64(v: u64) -> StoreResult<i64> {
     i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("index {v} too large")))
 }
@@ -284,7 +272,7 @@ impl BulkGiftWriter {
         let first_index = u64::try_from(reserve_in_sequence(txn, "ledger", n).await? - 1)
             .map_err(|_| StoreError::Corrupt("ledger sequence".into()))?;
         if self.frontier_at != first_index {
-            self.frontier = crate::ledger::read_nodes(txn, &frontier(first_index)).await?;
+            self.frontier = crate::ledger::read_nodes(txn, &tree::frontier(first_index)).await?;
         }
 
         if self.seeding && self.digest.size != first_index {
@@ -491,7 +479,7 @@ impl BulkGiftWriter {
         }
         // Only the right edge of the tree is ever a left sibling again.
         let next = first_index + n as u64;
-        let keep = frontier(next);
+        let keep = tree::frontier(next);
         self.frontier.retain(|id, _| keep.contains(id));
         self.frontier_at = next;
 

@@ -13,6 +13,7 @@ mod m0006_members;
 mod m0007_relief;
 mod m0008_giving;
 mod m0009_privacy;
+mod m0010_gift_journal_index;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_relief::Migration),
             Box::new(m0008_giving::Migration),
             Box::new(m0009_privacy::Migration),
+            Box::new(m0010_gift_journal_index::Migration),
         ]
     }
 }
