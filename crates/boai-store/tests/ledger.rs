@@ -37,6 +37,32 @@ async fn gift(store: &Store, fen: i64) -> anyhow::Result<boai_store::fundraising
         .await?)
 }
 
+/// Cash gifts to `project` recorded by `actor`, one per `i` in `range`, a
+/// second apart and ending 10,000 s before `now`, from `donor(i)`.
+fn cash_batch(
+    actor: &boai_store::Actor,
+    project: boai_domain::ids::ProjectId,
+    now: chrono::DateTime<chrono::Utc>,
+    range: std::ops::Range<u64>,
+    donor: &dyn Fn(u64) -> Option<boai_domain::fundraising::DonorForCreate>,
+) -> Vec<boai_store::fundraising::bulk::BulkGift> {
+    range
+        .map(|i| boai_store::fundraising::bulk::BulkGift {
+            at: now - chrono::Duration::seconds(10_000 - i as i64),
+            actor: actor.clone(),
+            input: DonationForCreate {
+                project_id: project,
+                amount: Fen(100 + i as i64),
+                channel: Channel::Cash,
+                donor: donor(i),
+                goods: None,
+                received_on: None,
+                note: None,
+            },
+        })
+        .collect()
+}
+
 fn signer() -> anyhow::Result<(LedgerSigner, VerifierKey)> {
     let (_, signer) = LedgerSigner::generate("boai.example/jinan")?;
     let key = VerifierKey::parse(signer.verifier_key())?;
@@ -263,7 +289,6 @@ async fn tiles_are_served_only_within_the_tree() -> anyhow::Result<()> {
 async fn bulk_written_gifts_hold_every_check() -> anyhow::Result<()> {
     use boai_domain::fundraising::DonorForCreate;
     use boai_domain::validation::identity::{IdCardNo, Phone};
-    use boai_store::fundraising::bulk::BulkGift;
     let (store, clock, db) = demo_store().await?;
     let finance = actor(&store, "caiwu").await?;
     let (general, _) = store.house_funds().await?;
@@ -293,23 +318,7 @@ async fn bulk_written_gifts_hold_every_check() -> anyhow::Result<()> {
         }),
     };
     let now = boai_domain::Clock::now(&clock);
-    let batch = |from: u64, n: u64| -> Vec<BulkGift> {
-        (from..from + n)
-            .map(|i| BulkGift {
-                at: now - chrono::Duration::seconds(10_000 - i as i64),
-                actor: finance.clone(),
-                input: DonationForCreate {
-                    project_id: general.id,
-                    amount: Fen(100 + i as i64),
-                    channel: Channel::Cash,
-                    donor: donor(i),
-                    goods: None,
-                    received_on: None,
-                    note: None,
-                },
-            })
-            .collect()
-    };
+    let batch = |from: u64, n: u64| cash_batch(&finance, general.id, now, from..from + n, &donor);
     let mut writer = store.bulk_gift_writer().await?;
     writer.write(&store, batch(0, 300)).await?;
     writer.write(&store, batch(300, 257)).await?;
@@ -357,29 +366,12 @@ async fn bulk_written_gifts_hold_every_check() -> anyhow::Result<()> {
 /// checkpoint that does not match the entries.
 #[tokio::test]
 async fn the_check_pages_through_the_ledger_and_finds_tampering() -> anyhow::Result<()> {
-    use boai_store::fundraising::bulk::BulkGift;
     let (store, clock, db) = demo_store().await?;
     let (signer, key) = signer()?;
     let finance = actor(&store, "caiwu").await?;
     let (general, _) = store.house_funds().await?;
     let now = boai_domain::Clock::now(&clock);
-    let batch = |from: u64, n: u64| -> Vec<BulkGift> {
-        (from..from + n)
-            .map(|i| BulkGift {
-                at: now - chrono::Duration::seconds(10_000 - i as i64),
-                actor: finance.clone(),
-                input: DonationForCreate {
-                    project_id: general.id,
-                    amount: Fen(100 + i as i64),
-                    channel: Channel::Cash,
-                    donor: None,
-                    goods: None,
-                    received_on: None,
-                    note: None,
-                },
-            })
-            .collect()
-    };
+    let batch = |from: u64, n: u64| cash_batch(&finance, general.id, now, from..from + n, &|_| None);
     let first = store.ledger_size().await?;
     assert!(first < 2_000, "the demo ledger fits in one page ({first})");
     let mut writer = store.bulk_gift_writer().await?;
