@@ -30,6 +30,11 @@ impl Backend {
     }
 }
 
+/// Prepared statements the SQLite writer keeps: the multi-row inserts of
+/// every batch size up to `EXACT_INSERT_ROWS` for each table the gift writer
+/// fills, and the rest of the application's writes.
+const WRITER_STATEMENT_CACHE: usize = 1024;
+
 /// The database, with a writer and readers.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -44,6 +49,11 @@ pub struct Store {
     pub(crate) gift_queue: Arc<tokio::sync::OnceCell<crate::fundraising::group_commit::GiftQueue>>,
     /// The public ledger's running digest, kept so readers add only new entries.
     pub(crate) ledger_digest: Arc<tokio::sync::Mutex<boai_ledger::LedgerDigest>>,
+    /// The newest checkpoint this process signed or read (proofs are made
+    /// against it without asking the database again).
+    pub(crate) latest_checkpoint: Arc<std::sync::RwLock<Option<crate::ledger::SignedCheckpoint>>>,
+    /// API tokens recently resolved (see `accounts::token_cache`).
+    pub(crate) token_cache: Arc<crate::accounts::TokenCache>,
 }
 
 impl Store {
@@ -69,9 +79,11 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            // The writer prepares a multi-row insert per table and batch
+            // size (see `insert_chunked`): room for all of them.
             let write_pool = SqlitePoolOptions::new()
                 .max_connections(1)
-                .connect_with(options.clone())
+                .connect_with(options.clone().statement_cache_capacity(WRITER_STATEMENT_CACHE))
                 .await
                 .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)))?;
             let read_pool = SqlitePoolOptions::new()
@@ -88,6 +100,8 @@ impl Store {
                 city_code: Arc::default(),
                 gift_queue: Arc::default(),
                 ledger_digest: Arc::default(),
+                latest_checkpoint: Arc::default(),
+                token_cache: Arc::default(),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut options = ConnectOptions::new(url.to_owned());
@@ -107,6 +121,8 @@ impl Store {
                 city_code: Arc::default(),
                 gift_queue: Arc::default(),
                 ledger_digest: Arc::default(),
+                latest_checkpoint: Arc::default(),
+                token_cache: Arc::default(),
             })
         } else {
             Err(crate::StoreError::Unavailable(DbErr::Custom(

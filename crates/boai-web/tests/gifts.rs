@@ -248,6 +248,64 @@ async fn donations_are_idempotent_per_key() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The key is looked up only when a gift fails: a repeat must still get the
+/// first answer when the gift could no longer be written (its project has
+/// closed since), and repeats racing the first write make one gift.
+#[tokio::test]
+async fn a_repeated_key_gets_the_first_answer_even_after_the_project_closed() -> anyhow::Result<()> {
+    let app = TestApp::demo().await?;
+    let token = app.token("shi").await?;
+    let c = app.client();
+    let project = project_id(&app, &token, "ANGEL").await?;
+    let before = gift_count(&app, &token).await?;
+    let body = json!({"project_id": project, "amount_fen": 5200, "channel": "cash"});
+    let send = |key: &'static str| {
+        c.post(app.url("/api/v1/donations"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    // Eight requests under one key at once: one gift, every answer its answer.
+    let mut racing = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let request = c
+            .post(app.url("/api/v1/donations"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "race-1")
+            .json(&body);
+        racing.spawn(async move {
+            let answer = request.send().await?;
+            Ok::<_, anyhow::Error>((answer.status(), answer.json::<Value>().await?))
+        });
+    }
+    let mut bodies = Vec::new();
+    while let Some(answer) = racing.join_next().await {
+        let (status, body) = answer??;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        bodies.push(body);
+    }
+    assert!(bodies.iter().all(|b| *b == bodies[0]), "{bodies:?}");
+    assert_eq!(gift_count(&app, &token).await?, before + 1);
+    // The project closes; a new gift is refused, the repeat is answered as before.
+    let staff = boai_testkit::actor(&app.store, "shi").await?;
+    let project_uuid: uuid::Uuid = project.parse()?;
+    app.store
+        .scoped(staff)
+        .project_set_status(
+            boai_domain::ids::ProjectId(project_uuid),
+            boai_store::funds::ProjectStatus::Closed,
+        )
+        .await?;
+    assert_eq!(send("race-2").await?.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let repeat = send("race-1").await?;
+    assert_eq!(repeat.status(), StatusCode::CREATED);
+    assert_eq!(repeat.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    assert_eq!(repeat.json::<Value>().await?, bodies[0]);
+    assert_eq!(gift_count(&app, &token).await?, before + 1);
+    Ok(())
+}
+
 #[tokio::test]
 async fn who_may_record_and_who_sees_what() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;

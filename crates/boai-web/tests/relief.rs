@@ -653,6 +653,9 @@ async fn reviews_refuse_wrong_level_scope_own_case_double_approval_and_late_acti
         )))],
     ))
     .await?;
+    // A change made behind the server's back (not through it) reaches a
+    // token already in use within the token cache's lifetime.
+    tokio::time::sleep(boai_store::accounts::TOKEN_CACHE_TTL).await;
     let before = snapshot(&app, &shi).await?;
     let p = problem(
         decide(&app, &jiceng, &case_id, "approve", None).await?,

@@ -5,7 +5,8 @@
 //!   after another (same sync settings as the application);
 //! - baseline B: `GET /healthz` through the same server;
 //! - gifts: `POST /api/v1/donations` with `--clients` concurrent clients,
-//!   each gift confirmed, journalled, in the public ledger and audited before
+//!   each with its own Idempotency-Key, confirmed, journalled, in the public
+//!   ledger, audited and its key recorded before
 //!   it is acknowledged (group commit); then an open-loop run at 80% of that
 //!   peak rate for p50 and p99 latency (measured from each request's due
 //!   time, so a slow server cannot hide its queue);
@@ -287,9 +288,13 @@ fn post_gift(
         "donor": {"kind": "person", "name": format!("压测{client_no}"), "phone": format!("139{:08}", client_no)}
     });
     async move {
+        // Every gift carries its own Idempotency-Key, as a donor's phone
+        // retrying over a bad network would: the key's record is part of
+        // the write path measured.
         client
             .post(url)
             .bearer_auth(token)
+            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
             .json(&body)
             .send()
             .await

@@ -6,6 +6,11 @@
 //! After `lockout.threshold` consecutive failures an account is locked for
 //! `lockout.duration`, and even the right password is then refused.
 
+mod token_cache;
+
+pub(crate) use token_cache::TokenCache;
+pub use token_cache::TOKEN_CACHE_TTL;
+
 use crate::audit::{append, AuditChange};
 use crate::entities::{api_tokens, orgs, sessions, users};
 use crate::idempotency::Responder;
@@ -21,7 +26,8 @@ use boai_domain::validation::FieldErrors;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use serde::Serialize;
 
@@ -352,36 +358,107 @@ impl Store {
         ip: Option<String>,
     ) -> StoreResult<Option<(Actor, TokenAccess)>> {
         let now = self.now();
-        let Some(token) = api_tokens::Entity::find()
-            .filter(api_tokens::Column::TokenHash.eq(secret_hash))
-            .one(&self.read)
-            .await?
-        else {
-            return Ok(None);
+        let cache = &self.token_cache;
+        let found = match cache.get(secret_hash) {
+            Some(found) => found,
+            None => {
+                let generation = cache.generation();
+                let Some(found) = self.token_holder(secret_hash).await? else {
+                    return Ok(None);
+                };
+                cache.keep(secret_hash, generation, found.clone());
+                found
+            }
         };
-        if token.revoked_at.is_some() || token.expires_at <= now {
+        if found.revoked_at.is_some() || found.expires_at <= now || !found.active {
             return Ok(None);
         }
-        let Some(user) = users::Entity::find_by_id(token.user_id).one(&self.read).await? else {
-            return Ok(None);
-        };
-        if !user.active {
-            return Ok(None);
-        }
-        if token.last_used_at.is_none_or(|at| now - at > Duration::seconds(60)) {
+        if found.last_used_at.is_none_or(|at| now - at > Duration::seconds(60)) {
+            let mut used = found.clone();
+            used.last_used_at = Some(now);
+            cache.keep(secret_hash, cache.generation(), used);
             // Best effort, as for sessions.
             if let Err(e) = api_tokens::Entity::update_many()
                 .col_expr(api_tokens::Column::LastUsedAt, Expr::value(now))
-                .filter(api_tokens::Column::Id.eq(token.id))
+                .filter(api_tokens::Column::Id.eq(found.token_id))
                 .exec(&self.write)
                 .await
             {
                 tracing::warn!(error = %e, "could not note a token's last use");
             }
         }
-        let access = to_token(token).access;
-        Ok(Some((self.actor_for(&user, ip).await?, access)))
+        let access = if found.access == "read" {
+            TokenAccess::Read
+        } else {
+            TokenAccess::Write
+        };
+        let actor = Actor {
+            user_id: Some(UserId(found.user_id)),
+            role: Role::parse(&found.role).ok_or_else(|| StoreError::Corrupt(format!("role {}", found.role)))?,
+            username: found.username,
+            org_id: OrgId(found.org_id),
+            scope: Scope {
+                org_id: OrgId(found.org_id),
+                path: found.org_path,
+            },
+            ip,
+        };
+        Ok(Some((actor, access)))
     }
+}
+
+impl Store {
+    /// A token with its user and organisation, in one statement (this runs
+    /// on every API request the cache cannot answer).
+    async fn token_holder(&self, secret_hash: &str) -> StoreResult<Option<TokenHolder>> {
+        Ok(api_tokens::Entity::find()
+            .select_only()
+            .column_as(api_tokens::Column::Id, "token_id")
+            .column(api_tokens::Column::Access)
+            .column(api_tokens::Column::ExpiresAt)
+            .column(api_tokens::Column::LastUsedAt)
+            .column(api_tokens::Column::RevokedAt)
+            .column_as(users::Column::Id, "user_id")
+            .column(users::Column::Username)
+            .column(users::Column::Role)
+            .column(users::Column::Active)
+            .column_as(orgs::Column::Id, "org_id")
+            .column_as(orgs::Column::Path, "org_path")
+            .join(
+                JoinType::InnerJoin,
+                api_tokens::Entity::belongs_to(users::Entity)
+                    .from(api_tokens::Column::UserId)
+                    .to(users::Column::Id)
+                    .into(),
+            )
+            .join(
+                JoinType::InnerJoin,
+                users::Entity::belongs_to(orgs::Entity)
+                    .from(users::Column::OrgId)
+                    .to(orgs::Column::Id)
+                    .into(),
+            )
+            .filter(api_tokens::Column::TokenHash.eq(secret_hash))
+            .into_model::<TokenHolder>()
+            .one(&self.read)
+            .await?)
+    }
+}
+
+/// A token with its user and the user's organisation, read in one statement.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub(crate) struct TokenHolder {
+    token_id: uuid::Uuid,
+    access: String,
+    expires_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+    user_id: uuid::Uuid,
+    username: String,
+    role: String,
+    active: bool,
+    org_id: uuid::Uuid,
+    org_path: String,
 }
 
 /// A valid Argon2 hash of a random string, for constant-time misses.
@@ -445,6 +522,7 @@ impl ScopedStore {
         )
         .await?;
         txn.commit().await?;
+        self.store.token_cache.forget_all();
         Ok(after)
     }
 
@@ -576,6 +654,7 @@ impl ScopedStore {
         )
         .await?;
         txn.commit().await?;
+        self.store.token_cache.forget_all();
         Ok(())
     }
 
@@ -621,6 +700,7 @@ impl ScopedStore {
         )
         .await?;
         txn.commit().await?;
+        self.store.token_cache.forget_all();
         Ok(after)
     }
 }

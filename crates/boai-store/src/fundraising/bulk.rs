@@ -13,7 +13,9 @@
 
 use super::{china_date, gift_audit, Gift, GiftStatus};
 use crate::audit::{append_many_by, AuditChange};
-use crate::entities::{accounts, gifts, journal_entries, journal_lines, ledger_entries, ledger_nodes, projects};
+use crate::entities::{
+    accounts, donors, gifts, journal_entries, journal_lines, ledger_entries, ledger_nodes, orgs, projects,
+};
 use crate::funds::{funds_error, ledger_entry_for, net_deltas, EntryMeta, JournalEntry, ProjectStatus};
 use crate::{Actor, Store, StoreError, StoreResult};
 use boai_domain::audit::AuditAction;
@@ -25,7 +27,10 @@ use boai_domain::validation::FieldErrors;
 use boai_ledger::tree::{self, Hash, NodeId};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, JoinType, QueryFilter,
+    QuerySelect,
+};
 use std::collections::HashMap;
 
 /// Bound parameters per multi-row insert: under SQLite's 32,766 and
@@ -39,6 +44,23 @@ pub struct BulkGift {
     pub at: DateTime<Utc>,
     pub actor: Actor,
     pub input: DonationForCreate,
+}
+
+/// A project as the writer checks it: open, and visible to the gift's actor
+/// (owned within their subtree, or by the root organisation).
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+struct ProjectLookup {
+    id: uuid::Uuid,
+    name: String,
+    status: String,
+    org_path: String,
+    org_parent_id: Option<uuid::Uuid>,
+}
+
+impl ProjectLookup {
+    fn visible_to(&self, actor: &Actor) -> bool {
+        self.org_parent_id.is_none() || actor.scope.contains_path(&self.org_path)
+    }
 }
 
 /// How a donor is recognised again (as `find_or_create_donor` does).
@@ -57,7 +79,7 @@ enum DonorKey {
 pub struct BulkGiftWriter {
     seeding: bool,
     city_code: String,
-    projects: HashMap<uuid::Uuid, (String, String)>,
+    projects: HashMap<uuid::Uuid, ProjectLookup>,
     accounts: HashMap<(uuid::Uuid, AccountKind), uuid::Uuid>,
     donors: HashMap<DonorKey, DonorId>,
     frontier: HashMap<NodeId, Hash>,
@@ -72,27 +94,43 @@ fn to_i64(v: u64) -> StoreResult<i64> {
     i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("index {v} too large")))
 }
 
-/// Takes `n` numbers of a sequence at once; answers the first.
-async fn reserve_in_sequence<C: ConnectionTrait>(conn: &C, name: &str, n: usize) -> StoreResult<i64> {
+/// Takes `n` numbers of each named sequence at once, in one statement;
+/// answers the first number taken of each, in the order of `names`.
+async fn reserve_in_sequences<C: ConnectionTrait, const K: usize>(
+    conn: &C,
+    names: [&str; K],
+    n: usize,
+) -> StoreResult<[i64; K]> {
     use crate::entities::sequences;
     // An `i32` like `next_in_sequence`'s `1`: the statement text is the same,
     // and PostgreSQL keeps the parameter type of the first one prepared.
     let n = i32::try_from(n).map_err(|_| StoreError::Corrupt("batch too large".into()))?;
-    let last = sequences::Entity::update_many()
+    let taken = sequences::Entity::update_many()
         .col_expr(sequences::Column::Value, Expr::col(sequences::Column::Value).add(n))
-        .filter(sequences::Column::Name.eq(name))
+        .filter(sequences::Column::Name.is_in(names))
         .exec_with_returning(conn)
-        .await?
-        .pop()
-        .map(|s| s.value)
-        .ok_or_else(|| StoreError::Corrupt(format!("sequence {name} missing")))?;
-    Ok(last - i64::from(n) + 1)
+        .await?;
+    let mut first = [0; K];
+    for (slot, name) in first.iter_mut().zip(names) {
+        let last = taken
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.value)
+            .ok_or_else(|| StoreError::Corrupt(format!("sequence {name} missing")))?;
+        *slot = last - i64::from(n) + 1;
+    }
+    Ok(first)
 }
 
-/// Inserts rows in chunks that stay under the parameter limit. Chunks hold
-/// a power of two of rows, so that the connection's statement cache (one
-/// prepared statement per distinct text) holds a few sizes, not one per
-/// batch length.
+/// Up to this many rows go in one insert of exactly their number; more are
+/// split in chunks of a power of two.
+pub(crate) const EXACT_INSERT_ROWS: usize = 64;
+
+/// Inserts rows in chunks that stay under the parameter limit: up to
+/// [`EXACT_INSERT_ROWS`] in one statement (a group-commit batch is one
+/// insert per table), beyond that chunks of a power of two, so that the
+/// connection's statement cache (one prepared statement per distinct text)
+/// holds a bounded number of sizes.
 pub(crate) async fn insert_chunked<C, A>(conn: &C, rows: Vec<A>, columns: usize) -> StoreResult<()>
 where
     C: ConnectionTrait,
@@ -104,7 +142,9 @@ where
     let mut left = rows.len();
     let mut rows = rows.into_iter();
     while left > 0 {
-        let take = if left >= per {
+        let take = if left <= EXACT_INSERT_ROWS.min(limit) {
+            left
+        } else if left >= per {
             per
         } else {
             1usize << (usize::BITS - 1 - left.leading_zeros())
@@ -128,8 +168,8 @@ impl Store {
 impl BulkGiftWriter {
     /// A writer reading what it needs over `conn`.
     pub(crate) async fn on<C: ConnectionTrait>(conn: &C, seeding: bool) -> StoreResult<BulkGiftWriter> {
-        let city_code = crate::entities::orgs::Entity::find()
-            .filter(crate::entities::orgs::Column::ParentId.is_null())
+        let city_code = orgs::Entity::find()
+            .filter(orgs::Column::ParentId.is_null())
             .one(conn)
             .await?
             .map(|o| o.code)
@@ -146,14 +186,35 @@ impl BulkGiftWriter {
         })
     }
 
-    async fn load_lookups<C: ConnectionTrait>(&mut self, conn: &C) -> StoreResult<()> {
+    /// Reads the batch's projects (with their organisation's place in the
+    /// tree, for the scope check) and their funds' accounts.
+    async fn load_lookups<C: ConnectionTrait>(&mut self, conn: &C, batch: &[BulkGift]) -> StoreResult<()> {
+        let mut ids: Vec<uuid::Uuid> = batch.iter().map(|g| g.input.project_id.0).collect();
+        ids.sort_unstable();
+        ids.dedup();
         self.projects = projects::Entity::find()
+            .select_only()
+            .column(projects::Column::Id)
+            .column(projects::Column::Name)
+            .column(projects::Column::Status)
+            .column_as(orgs::Column::Path, "org_path")
+            .column_as(orgs::Column::ParentId, "org_parent_id")
+            .join(
+                JoinType::InnerJoin,
+                projects::Entity::belongs_to(orgs::Entity)
+                    .from(projects::Column::OrgId)
+                    .to(orgs::Column::Id)
+                    .into(),
+            )
+            .filter(projects::Column::Id.is_in(ids.iter().copied()))
+            .into_model::<ProjectLookup>()
             .all(conn)
             .await?
             .into_iter()
-            .map(|p| (p.id, (p.name, p.status)))
+            .map(|p| (p.id, p))
             .collect();
         self.accounts = accounts::Entity::find()
+            .filter(accounts::Column::FundId.is_in(ids))
             .all(conn)
             .await?
             .into_iter()
@@ -183,6 +244,58 @@ impl BulkGiftWriter {
             } => Some(DonorKey::CreditCode(code.as_str().to_owned())),
             DonorForCreate::Organisation { .. } => None,
         }
+    }
+
+    /// Finds, in one statement, the donors already on file that the batch's
+    /// gifts name and this writer has not seen yet (by the same keys
+    /// `find_or_create_donor` uses); the rest are created one by one.
+    async fn prefetch_donors<C: ConnectionTrait>(
+        &mut self,
+        store: &Store,
+        conn: &C,
+        batch: &[BulkGift],
+    ) -> StoreResult<()> {
+        let (mut id_cards, mut phones, mut codes) = (Vec::new(), Vec::new(), Vec::new());
+        for d in batch.iter().filter_map(|g| g.input.donor.as_ref()) {
+            match self.donor_key(store, d) {
+                Some(key) if self.donors.contains_key(&key) => {}
+                Some(DonorKey::IdCard(hash)) => id_cards.push(hash),
+                Some(DonorKey::PhoneAndName(hash, _)) => phones.push(hash),
+                Some(DonorKey::CreditCode(code)) => codes.push(code),
+                None => {}
+            }
+        }
+        if id_cards.is_empty() && phones.is_empty() && codes.is_empty() {
+            return Ok(());
+        }
+        let mut any = Condition::any();
+        if !id_cards.is_empty() {
+            any = any.add(donors::Column::IdCardHash.is_in(id_cards));
+        }
+        if !phones.is_empty() {
+            any = any.add(donors::Column::PhoneHash.is_in(phones));
+        }
+        if !codes.is_empty() {
+            any = any.add(donors::Column::CreditCode.is_in(codes));
+        }
+        let found = donors::Entity::find()
+            .filter(donors::Column::MergedInto.is_null())
+            .filter(any)
+            .all(conn)
+            .await?;
+        for d in found {
+            let id = DonorId(d.id);
+            if let Some(hash) = d.id_card_hash {
+                self.donors.entry(DonorKey::IdCard(hash)).or_insert(id);
+            }
+            if let Some(hash) = d.phone_hash {
+                self.donors.entry(DonorKey::PhoneAndName(hash, d.name)).or_insert(id);
+            }
+            if let Some(code) = d.credit_code {
+                self.donors.entry(DonorKey::CreditCode(code)).or_insert(id);
+            }
+        }
+        Ok(())
     }
 
     /// Writes `batch` (in time order) in one transaction: all of it or,
@@ -228,14 +341,15 @@ impl BulkGiftWriter {
         batch: &[BulkGift],
     ) -> StoreResult<Vec<Gift>> {
         // Projects open and close, funds are created: look them up anew.
-        self.load_lookups(txn).await?;
+        self.load_lookups(txn, batch).await?;
         if !self.seeding {
             self.donors.clear();
         }
         for g in batch {
             match self.projects.get(&g.input.project_id.0) {
+                Some(p) if !p.visible_to(&g.actor) => return Err(StoreError::NotFound),
                 None => return Err(StoreError::NotFound),
-                Some((_, status)) if status != ProjectStatus::Open.as_str() => {
+                Some(p) if p.status != ProjectStatus::Open.as_str() => {
                     let mut errors = FieldErrors::new();
                     errors.add("project_id", "该项目未在募集中, 不能接收捐赠");
                     return Err(errors.into());
@@ -244,6 +358,7 @@ impl BulkGiftWriter {
             }
         }
         let n = batch.len();
+        self.prefetch_donors(store, txn, batch).await?;
         // Donors first (as record_gift does), remembering which gift made one.
         let mut donor_ids: Vec<Option<DonorId>> = Vec::with_capacity(n);
         let mut donor_changes: Vec<Option<AuditChange<'static>>> = Vec::with_capacity(n);
@@ -267,10 +382,9 @@ impl BulkGiftWriter {
             donor_ids.push(Some(id));
             donor_changes.push(change);
         }
-        let first_certificate = reserve_in_sequence(txn, "certificate", n).await?;
-        let first_seq = reserve_in_sequence(txn, "journal", n).await?;
-        let first_index = u64::try_from(reserve_in_sequence(txn, "ledger", n).await? - 1)
-            .map_err(|_| StoreError::Corrupt("ledger sequence".into()))?;
+        let [first_certificate, first_seq, first_ledger] =
+            reserve_in_sequences(txn, ["certificate", "journal", "ledger"], n).await?;
+        let first_index = u64::try_from(first_ledger - 1).map_err(|_| StoreError::Corrupt("ledger sequence".into()))?;
         if self.frontier_at != first_index {
             self.frontier = crate::ledger::read_nodes(txn, &tree::frontier(first_index)).await?;
         }
@@ -445,7 +559,7 @@ impl BulkGiftWriter {
                 project_name: self
                     .projects
                     .get(&project_id.0)
-                    .map(|p| p.0.clone())
+                    .map(|p| p.name.clone())
                     .unwrap_or_default(),
                 org_id: g.actor.org_id,
                 channel: input.channel,
@@ -490,16 +604,21 @@ impl BulkGiftWriter {
         insert_chunked(txn, gift_rows, 21).await?;
         let mut moves: Vec<(uuid::Uuid, i64)> = balance_moves.into_iter().collect();
         moves.sort();
-        for (account, delta) in moves {
-            if delta < 0 {
-                return Err(StoreError::Corrupt("a gift cannot lower a balance".into()));
+        if moves.iter().any(|(_, delta)| *delta < 0) {
+            return Err(StoreError::Corrupt("a gift cannot lower a balance".into()));
+        }
+        if !moves.is_empty() {
+            // One statement for every account the batch moved.
+            let mut by_account = sea_orm::sea_query::CaseStatement::new();
+            for (account, delta) in &moves {
+                by_account = by_account.case(accounts::Column::Id.eq(*account), Expr::val(*delta));
             }
             accounts::Entity::update_many()
                 .col_expr(
                     accounts::Column::BalanceFen,
-                    Expr::col(accounts::Column::BalanceFen).add(delta),
+                    Expr::col(accounts::Column::BalanceFen).add(Expr::expr(by_account.finally(Expr::val(0i64)))),
                 )
-                .filter(accounts::Column::Id.eq(account))
+                .filter(accounts::Column::Id.is_in(moves.iter().map(|(account, _)| *account)))
                 .exec(txn)
                 .await?;
         }

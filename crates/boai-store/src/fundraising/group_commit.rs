@@ -5,9 +5,11 @@
 //! PostgreSQL `synchronous_commit=on`) serves the whole batch.
 //!
 //! Rules:
-//! - Each gift is written inside a savepoint of its own: a gift that fails
-//!   (closed project, conflicting idempotency key, …) is rolled back alone and
-//!   answered with its own error; the others commit.
+//! - The batch is written whole, a few multi-row statements for all of it.
+//!   If a gift is refused (closed or invisible project, conflicting
+//!   idempotency key, …) that transaction is rolled back and a new one writes
+//!   each gift in a savepoint of its own: the refused gift fails alone with
+//!   its own error; the others commit.
 //! - A caller is answered only after the batch's COMMIT returned: an
 //!   acknowledged gift is durable. If the COMMIT fails, every gift of the batch
 //!   is answered with that failure and none of them exists.
@@ -20,10 +22,12 @@
 //! - The task holds no store while idle: each job carries its own scoped
 //!   store, so the task ends when the last store (the sender's owner) is gone.
 
+use crate::entities::projects;
 use crate::idempotency::{IdempotencyClaim, StoredResponse};
 use crate::{ScopedStore, StoreError, StoreResult};
 use boai_domain::fundraising::DonationForCreate;
-use sea_orm::{DbErr, TransactionTrait};
+use boai_domain::validation::FieldErrors;
+use sea_orm::{ColumnTrait, DbErr, QueryFilter, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
 use super::bulk::{BulkGift, BulkGiftWriter};
@@ -69,9 +73,9 @@ async fn run(mut queue: mpsc::Receiver<GiftJob>) {
 }
 
 /// Writes one batch in one transaction: first all of it at once (the bulk
-/// writer: a few multi-row statements for the whole batch); if that fails,
-/// it is rolled back and each gift is written in its own savepoint, so the
-/// failing gift fails alone.
+/// writer: a few multi-row statements for the whole batch); if a gift is
+/// refused, that transaction is rolled back and a new one writes each gift
+/// in its own savepoint, so the failing gift fails alone.
 async fn write_batch(writer: &mut Option<BulkGiftWriter>, batch: Vec<GiftJob>) {
     let Some(store) = batch.first().map(|job| job.scoped.store.clone()) else {
         return;
@@ -84,6 +88,7 @@ async fn write_batch(writer: &mut Option<BulkGiftWriter>, batch: Vec<GiftJob>) {
         }
     };
     let mut outcomes = Vec::with_capacity(batch.len());
+    let mut txn = txn;
     match write_all(writer, &store, &txn, &batch).await {
         Ok(gifts) => {
             for (job, gift) in batch.into_iter().zip(gifts) {
@@ -96,6 +101,18 @@ async fn write_batch(writer: &mut Option<BulkGiftWriter>, batch: Vec<GiftJob>) {
             return;
         }
         Err(_) => {
+            // A gift was refused: start again, each gift on its own.
+            if let Err(e) = txn.rollback().await {
+                fail_all(batch.into_iter().map(|job| job.reply), &e);
+                return;
+            }
+            txn = match store.begin_write().await {
+                Ok(txn) => txn,
+                Err(e) => {
+                    fail_all(batch.into_iter().map(|job| job.reply), &e);
+                    return;
+                }
+            };
             for job in batch {
                 let outcome = write_one(&txn, &job.scoped, job.input, job.idempotency).await;
                 if let Err(e) = &outcome {
@@ -130,8 +147,9 @@ async fn write_batch(writer: &mut Option<BulkGiftWriter>, batch: Vec<GiftJob>) {
     }
 }
 
-/// The whole batch in one savepoint through the bulk writer, with its
-/// idempotency records; rolled back whole on any error.
+/// The whole batch through the bulk writer, with its idempotency records,
+/// straight in the batch's transaction (which the caller rolls back whole
+/// on any error).
 async fn write_all(
     writer: &mut Option<BulkGiftWriter>,
     store: &crate::Store,
@@ -153,28 +171,24 @@ async fn write_all(
             input: job.input.clone(),
         })
         .collect();
-    let savepoint = txn.begin().await?;
     let written = async {
-        let written = writer.write_in(store, &savepoint, &gifts).await?;
-        for (job, gift) in batch.iter().zip(&written) {
-            if let Some((claim, render)) = &job.idempotency {
-                job.scoped.idempotency_record(&savepoint, claim, render(gift)).await?;
-            }
-        }
+        let written = writer.write_in(store, txn, &gifts).await?;
+        let keys = batch
+            .iter()
+            .zip(&written)
+            .filter_map(|(job, gift)| {
+                let (claim, render) = job.idempotency.as_ref()?;
+                job.scoped.idempotency_row(claim, render(gift))
+            })
+            .collect();
+        crate::idempotency::record_rows(txn, keys).await?;
         Ok::<_, StoreError>(written)
     }
     .await;
-    match written {
-        Ok(written) => {
-            savepoint.commit().await?;
-            Ok(written)
-        }
-        Err(e) => {
-            writer.forget();
-            savepoint.rollback().await?;
-            Err(e)
-        }
+    if written.is_err() {
+        writer.forget();
     }
+    written
 }
 
 async fn write_one(
@@ -186,6 +200,18 @@ async fn write_one(
     let savepoint = txn.begin().await?;
     let now = scoped.store.now();
     let written = async {
+        // A project the actor cannot see is answered as one that is not there.
+        if scoped
+            .projects_select()
+            .filter(projects::Column::Id.eq(input.project_id.0))
+            .one(&savepoint)
+            .await?
+            .is_none()
+        {
+            let mut errors = FieldErrors::new();
+            errors.add("project_id", "项目不存在");
+            return Err(errors.into());
+        }
         let gift = scoped.record_gift(&savepoint, input, now).await?;
         if let Some((claim, render)) = &idempotency {
             scoped.idempotency_record(&savepoint, claim, render(&gift)).await?;

@@ -320,13 +320,8 @@ impl ScopedStore {
         idempotency: Option<(IdempotencyClaim, GiftRenderer)>,
     ) -> StoreResult<Gift> {
         self.actor.require(Permission::RecordGifts)?;
-        // Visibility is checked before the write: holding a writer while
-        // waiting for a reader could exhaust a shared pool.
-        if let Err(StoreError::NotFound) = self.project_get(input.project_id).await {
-            let mut errors = FieldErrors::new();
-            errors.add("project_id", "项目不存在");
-            return Err(errors.into());
-        }
+        // The project's existence, state and visibility to this actor are
+        // checked by the writer, inside the batch's transaction.
         let queue = self
             .store
             .gift_queue

@@ -671,7 +671,7 @@ pub(crate) async fn ensure_house_funds<C: ConnectionTrait>(
 impl ScopedStore {
     /// Projects the actor may read: those owned in their subtree, and every
     /// project the city owns.
-    fn projects_select(&self) -> sea_orm::Select<projects::Entity> {
+    pub(crate) fn projects_select(&self) -> sea_orm::Select<projects::Entity> {
         projects::Entity::find().filter(self.owner_in(projects::Entity, projects::Column::OrgId, true))
     }
 

@@ -56,8 +56,10 @@ impl ScopedStore {
         let Some(user_id) = self.actor.user_id else {
             return Ok(Prior::None);
         };
+        // A read connection sees every committed key; a key being written
+        // right now is caught by the insert's conflict in the write itself.
         let found = idempotency_keys::Entity::find_by_id((user_id.0, claim.key.clone()))
-            .one(&self.store.write)
+            .one(&self.store.read)
             .await?;
         Ok(match found {
             None => Prior::None,
@@ -76,10 +78,21 @@ impl ScopedStore {
         claim: &IdempotencyClaim,
         response: StoredResponse,
     ) -> StoreResult<()> {
-        let Some(user_id) = self.actor.user_id else {
+        let Some(row) = self.idempotency_row(claim, response) else {
             return Ok(());
         };
-        idempotency_keys::Entity::insert(idempotency_keys::ActiveModel {
+        record_rows(conn, vec![row]).await
+    }
+
+    /// The row recording `response` under `claim` (none for an actor that is
+    /// not a user: nothing to key it by).
+    pub(crate) fn idempotency_row(
+        &self,
+        claim: &IdempotencyClaim,
+        response: StoredResponse,
+    ) -> Option<idempotency_keys::ActiveModel> {
+        let user_id = self.actor.user_id?;
+        Some(idempotency_keys::ActiveModel {
             user_id: Set(user_id.0),
             key: Set(claim.key.clone()),
             request_hash: Set(claim.request_hash.clone()),
@@ -87,14 +100,24 @@ impl ScopedStore {
             body: Set(response.body),
             created_at: Set(self.store.now()),
         })
-        .exec_without_returning(conn)
+    }
+}
+
+/// Inserts idempotency rows in one statement (group commit: a batch's keys
+/// at once); a key already taken is a conflict and fails them all.
+pub(crate) async fn record_rows<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<idempotency_keys::ActiveModel>,
+) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    crate::fundraising::bulk::insert_chunked(conn, rows, 6)
         .await
-        .map_err(|e| match StoreError::from(e) {
+        .map_err(|e| match e {
             StoreError::Conflict(_) => StoreError::Conflict("同一幂等键的请求正在处理或已处理".to_owned()),
             other => other,
-        })?;
-        Ok(())
-    }
+        })
 }
 
 /// A claim together with how to render the answer to store under it, given

@@ -175,13 +175,13 @@ impl Store {
     /// The bytes of a tile, or `None` if the committed tree does not hold it
     /// (yet). A full tile never changes once it exists.
     pub async fn ledger_tile(&self, tile: TilePath) -> StoreResult<Option<Vec<u8>>> {
-        let size = self.ledger_size().await?;
-        if !tile.within(size) {
-            return Ok(None);
-        }
+        // One statement: a node is stored only once its subtree is
+        // complete and an entry only once committed, so all of a tile's rows
+        // are there exactly when the tile lies within the committed tree.
+        // Only a short answer needs the size, to tell "not yet" from a gap.
         let (start, end) = tile.range();
         let (start, end) = (to_i64(start)?, to_i64(end)?);
-        match tile {
+        let (found, bytes) = match tile {
             TilePath::Hashes { .. } => {
                 let rows = ledger_nodes::Entity::find()
                     .filter(ledger_nodes::Column::Level.eq(i16::from(tile.tree_level())))
@@ -190,21 +190,21 @@ impl Store {
                     .order_by_asc(ledger_nodes::Column::Idx)
                     .all(&self.read)
                     .await?;
-                if rows.len() as i64 != end - start {
-                    return Err(corrupt(format!("tile {} is missing nodes", tile.path())));
-                }
-                Ok(Some(rows.into_iter().flat_map(|r| r.hash).collect()))
+                (rows.len(), rows.into_iter().flat_map(|r| r.hash).collect())
             }
             TilePath::Entries { .. } => {
                 let rows = self.ledger_entries(start, end).await?;
-                if rows.len() as i64 != end - start {
-                    return Err(corrupt(format!("bundle {} is missing entries", tile.path())));
-                }
-                encode_bundle(rows.iter().map(|r| r.1.as_slice()))
-                    .map(Some)
-                    .map_err(corrupt)
+                let bundle = encode_bundle(rows.iter().map(|r| r.1.as_slice())).map_err(corrupt)?;
+                (rows.len(), bundle)
             }
+        };
+        if found as i64 == end - start {
+            return Ok(Some(bytes));
         }
+        if !tile.within(self.ledger_size().await?) {
+            return Ok(None);
+        }
+        Err(corrupt(format!("{} is missing nodes or entries", tile.path())))
     }
 
     /// Entries `[start, end)` with their journal ids, in log order.
@@ -268,6 +268,27 @@ impl Store {
     /// Signs a checkpoint for the committed size unless the newest one
     /// already covers it; returns the newest.
     pub async fn ledger_sign(&self, signer: &LedgerSigner) -> StoreResult<SignedCheckpoint> {
+        let signed = self.sign_if_behind(signer).await?;
+        self.remember_checkpoint(&signed);
+        Ok(signed)
+    }
+
+    /// The newest checkpoint this process has signed or read, if any: at
+    /// most one signing interval old while the signer runs. Proofs of
+    /// entries it covers are made against it.
+    pub fn ledger_checkpoint_recent(&self) -> Option<SignedCheckpoint> {
+        self.latest_checkpoint.read().ok().and_then(|c| c.clone())
+    }
+
+    fn remember_checkpoint(&self, signed: &SignedCheckpoint) {
+        if let Ok(mut latest) = self.latest_checkpoint.write() {
+            if latest.as_ref().is_none_or(|l| l.size < signed.size) {
+                *latest = Some(signed.clone());
+            }
+        }
+    }
+
+    async fn sign_if_behind(&self, signer: &LedgerSigner) -> StoreResult<SignedCheckpoint> {
         let size = self.ledger_size().await?;
         if let Some(latest) = self.ledger_checkpoint().await? {
             if latest.size >= size {

@@ -14,6 +14,7 @@ mod m0007_relief;
 mod m0008_giving;
 mod m0009_privacy;
 mod m0010_gift_journal_index;
+mod m0011_ledger_nodes_clustered;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_giving::Migration),
             Box::new(m0009_privacy::Migration),
             Box::new(m0010_gift_journal_index::Migration),
+            Box::new(m0011_ledger_nodes_clustered::Migration),
         ]
     }
 }

@@ -695,6 +695,8 @@ impl ScopedStore {
         )
         .await?;
         txn.commit().await?;
+        // Users of the moved subtree now have another scope.
+        self.store.token_cache.forget_all();
         Ok(moved)
     }
 

@@ -153,6 +153,22 @@ pub async fn idempotency_prior(
     }
 }
 
+/// For a write that looks its key up only when it fails (the gift path:
+/// most requests are first requests, and the key's insert in the write's
+/// own transaction catches a repeat): a failure under a key that an earlier
+/// request already used is that request's stored answer (or, for a
+/// different body, the mismatch), not the failure.
+pub async fn idempotency_after_failure(
+    store: &ScopedStore,
+    claim: Option<&IdempotencyClaim>,
+    failure: ApiError,
+) -> Result<Response, ApiError> {
+    match idempotency_prior(store, claim).await? {
+        Some(replayed) => Ok(replayed),
+        None => Err(failure),
+    }
+}
+
 /// The stored first answer, sent again.
 pub fn replay(stored: StoredResponse) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);

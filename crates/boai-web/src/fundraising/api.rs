@@ -1,6 +1,6 @@
 //! `/api/v1/donations` and `/api/v1/donors`.
 
-use crate::api::{idempotency_claim, idempotency_prior, json_response, ApiJson, ApiPath, ApiQuery, ListOf};
+use crate::api::{idempotency_after_failure, idempotency_claim, json_response, ApiJson, ApiPath, ApiQuery, ListOf};
 use crate::auth::{Authorized, RecordGifts, ViewGifts};
 use crate::fundraising::certificates::pdf_response;
 use crate::{ApiError, AppState};
@@ -204,21 +204,26 @@ pub async fn create(
     body: ApiJson<DonationBody>,
 ) -> Result<Response, ApiError> {
     let claim = idempotency_claim(&headers, "POST", "/api/v1/donations", &body.raw)?;
-    if let Some(replayed) = idempotency_prior(&auth.store, claim.as_ref()).await? {
-        return Ok(replayed);
-    }
-    let input = donation_input(body.value)?;
     fn render(g: &Gift) -> StoredResponse {
         StoredResponse {
             status: 201,
             body: serde_json::to_string(&DonationDto::from(g)).unwrap_or_default(),
         }
     }
-    let gift = auth
-        .store
-        .donation_create(input, claim.map(|c| (c, render as GiftRenderer)))
-        .await?;
-    Ok(json_response(StatusCode::CREATED, &DonationDto::from(&gift)))
+    // The key is looked up only if the gift fails: the key's record is
+    // written in the gift's transaction, and a repeat fails there.
+    let written = match donation_input(body.value) {
+        Ok(input) => auth
+            .store
+            .donation_create(input, claim.clone().map(|c| (c, render as GiftRenderer)))
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(ApiError::from(e)),
+    };
+    match written {
+        Ok(gift) => Ok(json_response(StatusCode::CREATED, &DonationDto::from(&gift))),
+        Err(failure) => idempotency_after_failure(&auth.store, claim.as_ref(), failure).await,
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/donations/{id}", tag = "fundraising", params(("id" = Uuid, Path)),
