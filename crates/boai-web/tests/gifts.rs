@@ -300,7 +300,13 @@ async fn a_repeated_key_gets_the_first_answer_even_after_the_project_closed() ->
     assert_eq!(send("race-2").await?.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let repeat = send("race-1").await?;
     assert_eq!(repeat.status(), StatusCode::CREATED);
-    assert_eq!(repeat.headers().get("idempotent-replayed").and_then(|v| v.to_str().ok()), Some("true"));
+    assert_eq!(
+        repeat
+            .headers()
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
     assert_eq!(repeat.json::<Value>().await?, bodies[0]);
     assert_eq!(gift_count(&app, &token).await?, before + 1);
     Ok(())
