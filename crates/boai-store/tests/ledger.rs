@@ -106,6 +106,13 @@ async fn every_entry_is_logged_and_the_check_holds() -> anyhow::Result<()> {
         index,
         boai_ledger::tree::leaf_hash(&body),
     )?;
+    // Against the signed root: the same path; against any other root, refused.
+    let against = store.ledger_inclusion_in(index, signed.size, signed.root).await?;
+    assert_eq!((against.path, against.leaf), (proof.path.clone(), proof.leaf));
+    assert!(store
+        .ledger_inclusion_in(index, signed.size, boai_ledger::tree::leaf_hash(b"not the root"))
+        .await
+        .is_err());
     let old = size / 2;
     let old_root = store.ledger_root(old).await?;
     let consistency = store.ledger_consistency(signed.size, old).await?;

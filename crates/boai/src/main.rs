@@ -75,8 +75,9 @@ enum Command {
         /// Seconds per phase.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
-        /// Concurrent clients.
-        #[arg(long, default_value_t = 16)]
+        /// Concurrent clients (a giving day has thousands of donors at once;
+        /// with few clients the group commit's batches stay small).
+        #[arg(long, default_value_t = 64)]
         clients: usize,
         /// Gifts in the demo city seeded before the run (reads at scale use them).
         #[arg(long, default_value_t = 2_000)]

@@ -61,3 +61,47 @@ impl TokenCache {
         entries.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder(role: &str) -> super::super::TokenHolder {
+        super::super::TokenHolder {
+            token_id: uuid::Uuid::nil(),
+            access: "write".to_owned(),
+            expires_at: chrono::DateTime::<chrono::Utc>::MAX_UTC,
+            last_used_at: None,
+            revoked_at: None,
+            user_id: uuid::Uuid::nil(),
+            username: "shi".to_owned(),
+            role: role.to_owned(),
+            active: true,
+            org_id: uuid::Uuid::nil(),
+            org_path: "/".to_owned(),
+        }
+    }
+
+    #[test]
+    fn keeps_what_was_read_and_forgets_on_change() {
+        let cache = TokenCache::default();
+        let generation = cache.generation();
+        cache.keep("h", generation, holder("city_staff"));
+        assert_eq!(cache.get("h").map(|h| h.role), Some("city_staff".to_owned()));
+        cache.forget_all();
+        assert!(cache.get("h").is_none());
+    }
+
+    #[test]
+    fn a_read_from_before_a_change_is_not_kept() {
+        let cache = TokenCache::default();
+        // A request reads the row, then a change commits and clears the cache,
+        // then the request tries to keep what it read: it must not.
+        let generation = cache.generation();
+        cache.forget_all();
+        cache.keep("h", generation, holder("city_staff"));
+        assert!(cache.get("h").is_none());
+        cache.keep("h", cache.generation(), holder("partner"));
+        assert_eq!(cache.get("h").map(|h| h.role), Some("partner".to_owned()));
+    }
+}

@@ -247,6 +247,30 @@ impl Store {
         })
     }
 
+    /// The inclusion proof of entry `index` against `root`, a signed root of
+    /// the tree of `size` entries: the path is checked to lead to that root
+    /// (half the reads of [`Store::ledger_inclusion`], which recomputes the
+    /// root from stored nodes). A path that does not is a corrupt store.
+    pub async fn ledger_inclusion_in(&self, index: u64, size: u64, root: Hash) -> StoreResult<InclusionProof> {
+        let leaf_id = NodeId { level: 0, index };
+        let mut ids = tree::inclusion_needs(size, index).map_err(|_| StoreError::NotFound)?;
+        ids.push(leaf_id);
+        ids.sort();
+        ids.dedup();
+        let nodes = read_nodes(&self.read, &ids).await?;
+        let leaf = nodes[&leaf_id];
+        let path = tree::prove_inclusion(size, index, &nodes).map_err(corrupt)?;
+        tree::check_inclusion(&path, size, root, index, leaf)
+            .map_err(|e| corrupt(format!("the stored tree does not lead to the signed root: {e}")))?;
+        Ok(InclusionProof {
+            index,
+            size,
+            leaf,
+            root,
+            path,
+        })
+    }
+
     /// The consistency proof between the trees of `old_size` and `size` entries.
     pub async fn ledger_consistency(&self, size: u64, old_size: u64) -> StoreResult<Vec<Hash>> {
         let needs = tree::consistency_needs(size, old_size).map_err(|_| StoreError::NotFound)?;

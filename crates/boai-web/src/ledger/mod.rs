@@ -117,10 +117,7 @@ pub(crate) async fn proof_of(state: &AppState, index: u64) -> Result<ProofOut, A
         return Err(ApiError::NotFound);
     }
     let entry = state.store.ledger_entry(index).await?.ok_or(ApiError::NotFound)?;
-    let proof = state.store.ledger_inclusion(index, signed.size).await?;
-    if proof.root != signed.root {
-        return Err(ApiError::Internal("the proof's root is not the checkpoint's".into()));
-    }
+    let proof = state.store.ledger_inclusion_in(index, signed.size, signed.root).await?;
     Ok(ProofOut {
         index,
         tree_size: signed.size,
