@@ -102,6 +102,16 @@ impl TokenAccess {
             TokenAccess::Write => "write",
         }
     }
+
+    /// The stored form read back: anything but `read` is a write token, as
+    /// it was created.
+    fn from_stored(access: &str) -> TokenAccess {
+        if access == "read" {
+            TokenAccess::Read
+        } else {
+            TokenAccess::Write
+        }
+    }
 }
 
 /// An API token as listed to its owner (never its secret).
@@ -120,11 +130,7 @@ fn to_token(m: api_tokens::Model) -> ApiToken {
     ApiToken {
         id: ApiTokenId(m.id),
         name: m.name,
-        access: if m.access == "read" {
-            TokenAccess::Read
-        } else {
-            TokenAccess::Write
-        },
+        access: TokenAccess::from_stored(&m.access),
         created_at: m.created_at,
         expires_at: m.expires_at,
         last_used_at: m.last_used_at,
@@ -387,11 +393,7 @@ impl Store {
                 tracing::warn!(error = %e, "could not note a token's last use");
             }
         }
-        let access = if found.access == "read" {
-            TokenAccess::Read
-        } else {
-            TokenAccess::Write
-        };
+        let access = TokenAccess::from_stored(&found.access);
         let actor = Actor {
             user_id: Some(UserId(found.user_id)),
             role: Role::parse(&found.role).ok_or_else(|| StoreError::Corrupt(format!("role {}", found.role)))?,
