@@ -80,7 +80,7 @@ async fn write_batch(writer: &mut Option<BulkGiftWriter>, batch: Vec<GiftJob>) {
     let Some(store) = batch.first().map(|job| job.scoped.store.clone()) else {
         return;
     };
-    let txn = match store.begin_write().await {
+    let mut txn = match store.begin_write().await {
         Ok(txn) => txn,
         Err(e) => {
             fail_all(batch.into_iter().map(|job| job.reply), &e);
@@ -88,7 +88,6 @@ async fn write_batch(writer: &mut Option<BulkGiftWriter>, batch: Vec<GiftJob>) {
         }
     };
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut txn = txn;
     match write_all(writer, &store, &txn, &batch).await {
         Ok(gifts) => {
             for (job, gift) in batch.into_iter().zip(gifts) {
