@@ -1,5 +1,6 @@
 //! Opening the database. The URL alone picks the backend: `sqlite://…` (file
-//! created if missing; WAL, `synchronous=FULL`, busy timeout, foreign keys on)
+//! created if missing; WAL, `synchronous=FULL`, busy timeout, foreign keys on;
+//! the one writer connection with a larger page cache)
 //! or `postgres://…`.
 
 use crate::migrations::Migrator;
@@ -34,6 +35,12 @@ impl Backend {
 /// every batch size up to `EXACT_INSERT_ROWS` for each table the gift writer
 /// fills, and the rest of the application's writes.
 const WRITER_STATEMENT_CACHE: usize = 1024;
+
+/// The writer's page cache (negative: KiB), 64 MiB: a batch of gifts dirties
+/// a few thousand pages, and SQLite's default (2 MiB) spilled them to the
+/// WAL mid-transaction, to be written again at commit. Its statement
+/// journals (multi-row inserts) stay in memory too (`temp_store`).
+const WRITER_CACHE_SIZE: &str = "-65536";
 
 /// The database, with a writer and readers.
 #[derive(Debug, Clone)]
@@ -83,7 +90,13 @@ impl Store {
             // size (see `insert_chunked`): room for all of them.
             let write_pool = SqlitePoolOptions::new()
                 .max_connections(1)
-                .connect_with(options.clone().statement_cache_capacity(WRITER_STATEMENT_CACHE))
+                .connect_with(
+                    options
+                        .clone()
+                        .statement_cache_capacity(WRITER_STATEMENT_CACHE)
+                        .pragma("cache_size", WRITER_CACHE_SIZE)
+                        .pragma("temp_store", "memory"),
+                )
                 .await
                 .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)))?;
             let read_pool = SqlitePoolOptions::new()

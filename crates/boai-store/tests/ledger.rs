@@ -63,6 +63,23 @@ fn cash_batch(
         .collect()
 }
 
+/// The ledger and the gifts have the sizes expected, and the books, the
+/// ledger check and the audit chain hold; answers the ledger's size.
+async fn added_and_every_check_holds(store: &Store, size: u64, gifts: u64) -> anyhow::Result<u64> {
+    assert_eq!(store.ledger_size().await?, size);
+    assert_eq!(store.gift_count().await?, gifts);
+    let books = store.books_check().await?;
+    assert!(books.holds(), "{books:?}");
+    let report = store.ledger_check(None, None, &|_, _| {}).await?;
+    assert!(report.holds(), "{:?}", report.problems);
+    assert_eq!(report.entries_checked, size);
+    assert!(matches!(
+        store.verify_audit(|_, _| {}).await?,
+        boai_store::audit::AuditVerdict::Intact { .. }
+    ));
+    Ok(size)
+}
+
 fn signer() -> anyhow::Result<(LedgerSigner, VerifierKey)> {
     let (_, signer) = LedgerSigner::generate("boai.example/jinan")?;
     let key = VerifierKey::parse(signer.verifier_key())?;
@@ -333,18 +350,7 @@ async fn bulk_written_gifts_hold_every_check() -> anyhow::Result<()> {
     writer.write(&store, batch(557, 300)).await?;
     writer.finish(&store).await?;
 
-    let size = store.ledger_size().await?;
-    assert_eq!(size, size_before + 858);
-    assert_eq!(store.gift_count().await?, gifts_before + 858);
-    let books = store.books_check().await?;
-    assert!(books.holds(), "{books:?}");
-    let report = store.ledger_check(None, None, &|_, _| {}).await?;
-    assert!(report.holds(), "{:?}", report.problems);
-    assert_eq!(report.entries_checked, size);
-    assert!(matches!(
-        store.verify_audit(|_, _| {}).await?,
-        boai_store::audit::AuditVerdict::Intact { .. }
-    ));
+    let size = added_and_every_check_holds(&store, size_before + 858, gifts_before + 858).await?;
     // One donor per identity, however many batches named them.
     let raw = db.raw().await?;
     let backend = raw.get_database_backend();
@@ -361,6 +367,99 @@ async fn bulk_written_gifts_hold_every_check() -> anyhow::Result<()> {
     let fresh = Store::connect(&db.url, std::sync::Arc::new(boai_domain::clock::SystemClock)).await?;
     let digest = fresh.ledger_digest(size).await?;
     assert_eq!(digest.size, size);
+    assert_eq!(digest.totals, store.ledger_sums(size).await?);
+    Ok(())
+}
+
+/// The seeding pipeline: batches prepared from memory go in through the
+/// inserter while the next is built. A batch naming a donor not seen yet,
+/// or prepared before `reload`, comes back for the database path; a batch
+/// prepared from stale numbers (someone else wrote meanwhile) is refused
+/// whole, leaving nothing of itself. After it all the ledger, the audit
+/// chain and the books hold, and each donor is on file once.
+#[tokio::test]
+async fn prepared_batches_go_in_through_the_inserter_and_stale_ones_are_refused() -> anyhow::Result<()> {
+    use boai_domain::fundraising::DonorForCreate;
+    use boai_domain::validation::identity::Phone;
+    use boai_store::fundraising::bulk::{GiftInserter, Prepared};
+    let (store, clock, db) = demo_store().await?;
+    let finance = actor(&store, "caiwu").await?;
+    let (general, _) = store.house_funds().await?;
+    let size_before = store.ledger_size().await?;
+    let gifts_before = store.gift_count().await?;
+    let now = boai_domain::Clock::now(&clock);
+    let donor = |i: u64| {
+        i.is_multiple_of(2).then(|| DonorForCreate::Person {
+            name: format!("流水线{}", i % 5),
+            phone: Phone::parse(&format!("1370000000{}", i % 5)).ok(),
+            id_card: None,
+            public: true,
+        })
+    };
+    let batch = |from: u64, n: u64| cash_batch(&finance, general.id, now, from..from + n, &donor);
+    let mut writer = store.bulk_gift_writer().await?;
+
+    // Nothing read yet: the batch comes back as it was.
+    let Prepared::NeedsDatabase(first) = writer.prepare(&store, batch(0, 40))? else {
+        anyhow::bail!("a writer that has read nothing prepared a batch");
+    };
+    assert_eq!(first.len(), 40);
+    writer.reload(&store).await?;
+    // New donors: the database path.
+    let Prepared::NeedsDatabase(first) = writer.prepare(&store, first)? else {
+        anyhow::bail!("a batch with new donors was prepared from memory");
+    };
+    writer.write(&store, first).await?;
+    // After `write` the numbers are read again before anything is prepared.
+    assert!(matches!(
+        writer.prepare(&store, batch(40, 1))?,
+        Prepared::NeedsDatabase(_)
+    ));
+    writer.reload(&store).await?;
+    let mut inserter = GiftInserter::start(&store);
+    for from in [40, 140, 240] {
+        let Prepared::Ready(prepared) = writer.prepare(&store, batch(from, 100))? else {
+            anyhow::bail!("known donors and an open project, yet not prepared");
+        };
+        assert_eq!(prepared.len(), 100);
+        inserter.insert(prepared).await?;
+    }
+    inserter.flush().await?;
+    assert_eq!(store.ledger_size().await?, size_before + 340);
+
+    // Someone else writes; a batch prepared without reading again collides
+    // with their numbers and is refused whole.
+    gift(&store, 777).await?;
+    let Prepared::Ready(stale) = writer.prepare(&store, batch(340, 50))? else {
+        anyhow::bail!("not prepared");
+    };
+    inserter.insert(stale).await?;
+    assert!(inserter.finish().await.is_err(), "a stale batch went in");
+    assert_eq!(store.ledger_size().await?, size_before + 341);
+    assert_eq!(store.gift_count().await?, gifts_before + 341);
+
+    // Read again, it goes in.
+    writer.reload(&store).await?;
+    let mut inserter = GiftInserter::start(&store);
+    let Prepared::Ready(again) = writer.prepare(&store, batch(340, 50))? else {
+        anyhow::bail!("not prepared after reload");
+    };
+    inserter.insert(again).await?;
+    inserter.finish().await?;
+    writer.finish(&store).await?;
+
+    let size = added_and_every_check_holds(&store, size_before + 391, gifts_before + 391).await?;
+    let raw = db.raw().await?;
+    let row = raw
+        .query_one(Statement::from_string(
+            raw.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM donors WHERE name LIKE '流水线%'",
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("count"))?;
+    assert_eq!(row.try_get::<i64>("", "n")?, 5);
+    let fresh = Store::connect(&db.url, std::sync::Arc::new(boai_domain::clock::SystemClock)).await?;
+    let digest = fresh.ledger_digest(size).await?;
     assert_eq!(digest.totals, store.ledger_sums(size).await?);
     Ok(())
 }

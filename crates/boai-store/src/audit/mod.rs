@@ -123,9 +123,28 @@ pub(crate) async fn append_many_by<C: ConnectionTrait>(
         .await?
         .pop()
         .ok_or_else(|| StoreError::Corrupt("audit head row is missing".to_owned()))?;
-    let mut prev = head.hash;
-    let mut rows = Vec::with_capacity(changes.len());
-    for (seq, (actor, at, change)) in (head.seq - i64::from(n) + 1..).zip(changes) {
+    let (rows, prev) = chain_rows(head.seq - i64::from(n) + 1, head.hash, changes);
+    crate::fundraising::bulk::insert_chunked(conn, rows, AUDIT_COLUMNS).await?;
+    audit_head::Entity::update_many()
+        .col_expr(audit_head::Column::Hash, Expr::value(prev))
+        .filter(audit_head::Column::Id.eq(1))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// The audit rows for `changes`, numbered from `first_seq` and chained
+/// from `prev` (the head's hash); answers them with the last row's hash.
+/// Pure: whoever calls it owns the head (it took the numbers, or it is the
+/// only writer).
+pub(crate) fn chain_rows<'a>(
+    first_seq: i64,
+    mut prev: String,
+    changes: impl IntoIterator<Item = (&'a Actor, DateTime<Utc>, AuditChange<'a>)>,
+) -> (Vec<audit_log::ActiveModel>, String) {
+    let changes = changes.into_iter();
+    let mut rows = Vec::with_capacity(changes.size_hint().0);
+    for (seq, (actor, at, change)) in (first_seq..).zip(changes) {
         let actor_id = actor.user_id.map(|id| id.to_string());
         let org_id = change.org_id.to_string();
         let before = change.before.map(|v| v.to_string());
@@ -161,17 +180,11 @@ pub(crate) async fn append_many_by<C: ConnectionTrait>(
         });
         prev = hash;
     }
-    crate::fundraising::bulk::insert_chunked(conn, rows, AUDIT_COLUMNS).await?;
-    audit_head::Entity::update_many()
-        .col_expr(audit_head::Column::Hash, Expr::value(prev))
-        .filter(audit_head::Column::Id.eq(1))
-        .exec(conn)
-        .await?;
-    Ok(())
+    (rows, prev)
 }
 
 /// Columns of an audit row (multi-row inserts stay under the bind-parameter limits).
-const AUDIT_COLUMNS: usize = 13;
+pub(crate) const AUDIT_COLUMNS: usize = 13;
 
 /// One audit row as shown to supervisors.
 #[derive(Debug, Clone, Serialize, PartialEq)]

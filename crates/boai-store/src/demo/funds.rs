@@ -7,7 +7,7 @@
 
 use super::{org_id, CITY, DISTRICTS};
 use crate::entities::accounts;
-use crate::fundraising::bulk::BulkGift;
+use crate::fundraising::bulk::{BulkGift, GiftInserter, Prepared};
 use crate::funds::{ensure_house_funds, insert_project, post, EntryMeta, ProjectForCreate, ProjectStatus};
 use crate::{Actor, Store, StoreResult};
 use boai_domain::accounts::Role;
@@ -492,6 +492,10 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
             companies.len(),
         );
         window += 1;
+        // A pipeline: batch k is inserted (by the inserter's task and
+        // sqlx's worker) while batch k+1 is built and hashed here.
+        let started = std::time::Instant::now();
+        let mut inserter = GiftInserter::start(store);
         for chunk in planned.chunks(GIFTS_PER_BATCH) {
             let batch = chunk
                 .iter()
@@ -501,12 +505,29 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
                     input: g.input(&people, &companies),
                 })
                 .collect();
-            let started = std::time::Instant::now();
-            writer.write(store, batch).await?;
-            in_gifts += started.elapsed();
+            let batch = match writer.prepare(store, batch)? {
+                Prepared::Ready(prepared) => {
+                    inserter.insert(prepared).await?;
+                    None
+                }
+                Prepared::NeedsDatabase(batch) => Some(batch),
+            };
+            if let Some(batch) = batch {
+                // A new donor (or numbers to read): the database first.
+                inserter.flush().await?;
+                writer.reload(store).await?;
+                match writer.prepare(store, batch)? {
+                    Prepared::Ready(prepared) => inserter.insert(prepared).await?,
+                    Prepared::NeedsDatabase(batch) => {
+                        writer.write(store, batch).await?;
+                    }
+                }
+            }
             done += chunk.len() as u64;
             progress(done, gifts);
         }
+        inserter.finish().await?;
+        in_gifts += started.elapsed();
         let month_end_started = std::time::Instant::now();
         let txn = store.begin_write().await?;
         // Month end: management costs where agreed, allocate part of the
@@ -588,6 +609,8 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
             }
         }
         txn.commit().await?;
+        // The month end took numbers and moved the chain's head.
+        writer.reload(store).await?;
         in_month_ends += month_end_started.elapsed();
         posted += month_posts;
         progress(done, gifts);

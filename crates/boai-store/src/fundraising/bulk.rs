@@ -88,6 +88,18 @@ pub struct BulkGiftWriter {
     frontier_at: u64,
     /// The portal's digest of the log so far (saved by [`BulkGiftWriter::finish`]).
     digest: boai_ledger::LedgerDigest,
+    /// When seeding: the next numbers and the audit chain's head, as the
+    /// last [`BulkGiftWriter::reload`] read them and [`BulkGiftWriter::prepare`]
+    /// advanced them (`None`: read them again).
+    next: Option<SeedNumbers>,
+}
+
+/// What a seeding writer hands out next.
+#[derive(Debug, Clone)]
+struct SeedNumbers {
+    numbers: Numbers,
+    audit_seq: i64,
+    audit_hash: String,
 }
 
 fn to_i64(v: u64) -> StoreResult<i64> {
@@ -126,21 +138,36 @@ async fn reserve_in_sequences<C: ConnectionTrait, const K: usize>(
 /// split in chunks of a power of two.
 pub(crate) const EXACT_INSERT_ROWS: usize = 64;
 
-/// Inserts rows in chunks that stay under the parameter limit: up to
-/// [`EXACT_INSERT_ROWS`] in one statement (a group-commit batch is one
-/// insert per table), beyond that chunks of a power of two, so that the
-/// connection's statement cache (one prepared statement per distinct text)
-/// holds a bounded number of sizes.
+/// Inserts rows in chunks that stay under the parameter limit (see
+/// [`insert_statements`]).
 pub(crate) async fn insert_chunked<C, A>(conn: &C, rows: Vec<A>, columns: usize) -> StoreResult<()>
 where
     C: ConnectionTrait,
     A: sea_orm::ActiveModelTrait,
     <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
 {
+    for statement in insert_statements(conn.get_database_backend(), rows, columns) {
+        conn.execute(statement).await?;
+    }
+    Ok(())
+}
+
+/// Multi-row inserts of `rows` that stay under the parameter limit: up to
+/// [`EXACT_INSERT_ROWS`] in one statement (a group-commit batch is one
+/// insert per table), beyond that chunks of a power of two, so that the
+/// connection's statement cache (one prepared statement per distinct text)
+/// holds a bounded number of sizes.
+pub(crate) fn insert_statements<A>(backend: sea_orm::DbBackend, rows: Vec<A>, columns: usize) -> Vec<sea_orm::Statement>
+where
+    A: sea_orm::ActiveModelTrait,
+    <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    use sea_orm::QueryTrait;
     let limit = (PARAMS_PER_INSERT / columns.max(1)).max(1);
     let per = 1usize << (usize::BITS - 1 - limit.leading_zeros());
     let mut left = rows.len();
     let mut rows = rows.into_iter();
+    let mut out = Vec::new();
     while left > 0 {
         let take = if left <= EXACT_INSERT_ROWS.min(limit) {
             left
@@ -150,12 +177,227 @@ where
             1usize << (usize::BITS - 1 - left.leading_zeros())
         };
         let chunk: Vec<A> = rows.by_ref().take(take).collect();
-        <A::Entity as EntityTrait>::insert_many(chunk)
-            .exec_without_returning(conn)
-            .await?;
+        out.push(<A::Entity as EntityTrait>::insert_many(chunk).build(backend));
         left -= take;
     }
-    Ok(())
+    out
+}
+
+/// A batch as [`BulkGiftWriter::prepare`] answers it.
+pub enum Prepared {
+    /// Built: insert it (after the batches prepared before it).
+    Ready(PreparedGifts),
+    /// Needs the database: write it with [`BulkGiftWriter::write`].
+    NeedsDatabase(Vec<BulkGift>),
+}
+
+/// A batch's statements, built and hashed, to run in one transaction.
+pub struct PreparedGifts {
+    statements: Vec<sea_orm::Statement>,
+    written: Vec<Gift>,
+}
+
+impl PreparedGifts {
+    /// How many gifts the batch holds.
+    pub fn len(&self) -> usize {
+        self.written.len()
+    }
+
+    /// Whether the batch holds no gift.
+    pub fn is_empty(&self) -> bool {
+        self.written.is_empty()
+    }
+
+    /// Runs the statements in one transaction on the store's writer.
+    pub async fn insert(self, store: &Store) -> StoreResult<Vec<Gift>> {
+        if self.statements.is_empty() {
+            return Ok(self.written);
+        }
+        let txn = store.begin_write().await?;
+        for statement in self.statements {
+            txn.execute(statement).await?;
+        }
+        txn.commit().await?;
+        Ok(self.written)
+    }
+}
+
+/// Prepared batches the [`GiftInserter`] holds waiting at most (each a few
+/// megabytes of statements).
+const INSERT_QUEUE: usize = 2;
+
+/// Inserts prepared batches in the order given, on a task of its own, so
+/// that whoever prepares them goes on with the next meanwhile (seeding: the
+/// rows of batch k+1 are built and hashed while batch k goes into the
+/// database on sqlx's worker).
+pub struct GiftInserter {
+    queue: tokio::sync::mpsc::Sender<InsertJob>,
+    task: Option<tokio::task::JoinHandle<StoreResult<()>>>,
+}
+
+enum InsertJob {
+    Insert(PreparedGifts),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+impl GiftInserter {
+    /// Starts the inserting task on `store`'s writer.
+    pub fn start(store: &Store) -> GiftInserter {
+        let (queue, mut jobs) = tokio::sync::mpsc::channel(INSERT_QUEUE);
+        let store = store.clone();
+        let task = tokio::spawn(async move {
+            while let Some(job) = jobs.recv().await {
+                match job {
+                    InsertJob::Insert(prepared) => {
+                        prepared.insert(&store).await?;
+                    }
+                    InsertJob::Flush(done) => {
+                        let _ = done.send(());
+                    }
+                }
+            }
+            Ok(())
+        });
+        GiftInserter {
+            queue,
+            task: Some(task),
+        }
+    }
+
+    /// Queues a batch, waiting while the queue is full. A batch that failed
+    /// to go in stops the inserter: its error comes back here or from a
+    /// later call, and nothing queued after it is inserted.
+    pub async fn insert(&mut self, prepared: PreparedGifts) -> StoreResult<()> {
+        if self.queue.send(InsertJob::Insert(prepared)).await.is_err() {
+            return Err(self.failure().await);
+        }
+        Ok(())
+    }
+
+    /// Waits until every batch queued so far is in.
+    pub async fn flush(&mut self) -> StoreResult<()> {
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        if self.queue.send(InsertJob::Flush(done)).await.is_err() || flushed.await.is_err() {
+            return Err(self.failure().await);
+        }
+        Ok(())
+    }
+
+    /// Waits until every batch queued is in, and stops the task.
+    pub async fn finish(mut self) -> StoreResult<()> {
+        let task = self.task.take();
+        drop(self);
+        match task {
+            Some(task) => task.await.map_err(inserter_stopped)?,
+            None => Err(StoreError::Corrupt("the gift inserter stopped".into())),
+        }
+    }
+
+    /// Why the task stopped.
+    async fn failure(&mut self) -> StoreError {
+        match self.task.take() {
+            Some(task) => match task.await {
+                Ok(Err(e)) => e,
+                Ok(Ok(())) => StoreError::Corrupt("the gift inserter stopped".into()),
+                Err(e) => inserter_stopped(e),
+            },
+            None => StoreError::Corrupt("the gift inserter stopped".into()),
+        }
+    }
+}
+
+fn inserter_stopped(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Corrupt(format!("the gift inserter stopped: {e}"))
+}
+
+/// Sets the audit chain's head (a seeding writer owns it).
+fn set_audit_head(backend: sea_orm::DbBackend, seq: i64, hash: &str) -> sea_orm::Statement {
+    use crate::entities::audit_head;
+    use sea_orm::QueryTrait;
+    audit_head::Entity::update_many()
+        .col_expr(audit_head::Column::Seq, Expr::value(seq))
+        .col_expr(audit_head::Column::Hash, Expr::value(hash.to_owned()))
+        .filter(audit_head::Column::Id.eq(1))
+        .build(backend)
+}
+
+/// Sets a sequence's last number taken (a seeding writer owns it).
+fn set_sequence(backend: sea_orm::DbBackend, name: &str, last: i64) -> sea_orm::Statement {
+    use crate::entities::sequences;
+    use sea_orm::QueryTrait;
+    sequences::Entity::update_many()
+        .col_expr(sequences::Column::Value, Expr::value(last))
+        .filter(sequences::Column::Name.eq(name))
+        .build(backend)
+}
+
+/// The first number of each sequence a batch takes.
+#[derive(Debug, Clone, Copy)]
+struct Numbers {
+    certificate: i64,
+    journal: i64,
+    /// The first ledger index (the log's size before the batch).
+    ledger: u64,
+}
+
+/// A batch's rows, built in memory.
+struct BatchRows {
+    entry_rows: Vec<journal_entries::ActiveModel>,
+    line_rows: Vec<journal_lines::ActiveModel>,
+    ledger_rows: Vec<ledger_entries::ActiveModel>,
+    node_rows: Vec<ledger_nodes::ActiveModel>,
+    gift_rows: Vec<gifts::ActiveModel>,
+    /// Balance moves per account, in account order (none negative).
+    moves: Vec<(uuid::Uuid, i64)>,
+    /// Money raised per project and the time of its last gift, in project order.
+    projects_moved: Vec<(uuid::Uuid, (i64, DateTime<Utc>))>,
+    /// Audit changes in chain order, with the position of the gift (and so
+    /// the actor and time) each belongs to.
+    audit: Vec<(usize, AuditChange<'static>)>,
+    written: Vec<Gift>,
+}
+
+impl BatchRows {
+    /// The statements that write the rows (all but the audit chain's) and
+    /// move the balances and project totals.
+    fn statements(&mut self, backend: sea_orm::DbBackend) -> StoreResult<Vec<sea_orm::Statement>> {
+        use sea_orm::QueryTrait;
+        let mut out = Vec::new();
+        out.extend(insert_statements(backend, std::mem::take(&mut self.entry_rows), 14));
+        out.extend(insert_statements(backend, std::mem::take(&mut self.line_rows), 5));
+        out.extend(insert_statements(backend, std::mem::take(&mut self.ledger_rows), 3));
+        out.extend(insert_statements(backend, std::mem::take(&mut self.node_rows), 3));
+        out.extend(insert_statements(backend, std::mem::take(&mut self.gift_rows), 21));
+        if !self.moves.is_empty() {
+            // One statement for every account the batch moved.
+            let mut by_account = sea_orm::sea_query::CaseStatement::new();
+            for (account, delta) in &self.moves {
+                by_account = by_account.case(accounts::Column::Id.eq(*account), Expr::val(*delta));
+            }
+            out.push(
+                accounts::Entity::update_many()
+                    .col_expr(
+                        accounts::Column::BalanceFen,
+                        Expr::col(accounts::Column::BalanceFen).add(Expr::expr(by_account.finally(Expr::val(0i64)))),
+                    )
+                    .filter(accounts::Column::Id.is_in(self.moves.iter().map(|(account, _)| *account)))
+                    .build(backend),
+            );
+        }
+        for (project, (amount, at)) in &self.projects_moved {
+            out.push(
+                projects::Entity::update_many()
+                    .col_expr(
+                        projects::Column::RaisedFen,
+                        Expr::col(projects::Column::RaisedFen).add(*amount),
+                    )
+                    .col_expr(projects::Column::UpdatedAt, Expr::value(*at))
+                    .filter(projects::Column::Id.eq(*project))
+                    .build(backend),
+            );
+        }
+        Ok(out)
+    }
 }
 
 impl Store {
@@ -183,6 +425,7 @@ impl BulkGiftWriter {
             frontier: HashMap::new(),
             frontier_at: 0,
             digest: boai_ledger::LedgerDigest::default(),
+            next: None,
         })
     }
 
@@ -192,6 +435,18 @@ impl BulkGiftWriter {
         let mut ids: Vec<uuid::Uuid> = batch.iter().map(|g| g.input.project_id.0).collect();
         ids.sort_unstable();
         ids.dedup();
+        self.load_projects(conn, Some(ids)).await
+    }
+
+    /// Reads the projects `ids` names (all of them if `None`) and their
+    /// funds' accounts.
+    async fn load_projects<C: ConnectionTrait>(&mut self, conn: &C, ids: Option<Vec<uuid::Uuid>>) -> StoreResult<()> {
+        let mut projects_of = Condition::all();
+        let mut accounts_of = Condition::all();
+        if let Some(ids) = ids {
+            projects_of = projects_of.add(projects::Column::Id.is_in(ids.iter().copied()));
+            accounts_of = accounts_of.add(accounts::Column::FundId.is_in(ids));
+        }
         self.projects = projects::Entity::find()
             .select_only()
             .column(projects::Column::Id)
@@ -206,7 +461,7 @@ impl BulkGiftWriter {
                     .to(orgs::Column::Id)
                     .into(),
             )
-            .filter(projects::Column::Id.is_in(ids.iter().copied()))
+            .filter(projects_of)
             .into_model::<ProjectLookup>()
             .all(conn)
             .await?
@@ -214,7 +469,7 @@ impl BulkGiftWriter {
             .map(|p| (p.id, p))
             .collect();
         self.accounts = accounts::Entity::find()
-            .filter(accounts::Column::FundId.is_in(ids))
+            .filter(accounts_of)
             .all(conn)
             .await?
             .into_iter()
@@ -304,6 +559,8 @@ impl BulkGiftWriter {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
+        // It takes numbers of its own: `prepare` must read them again.
+        self.next = None;
         let txn = store.begin_write().await?;
         let gifts = self.write_in(store, &txn, &batch).await?;
         txn.commit().await.inspect_err(|_| self.forget())?;
@@ -317,6 +574,7 @@ impl BulkGiftWriter {
         self.frontier_at = u64::MAX;
         self.digest = boai_ledger::LedgerDigest::default();
         self.donors.clear();
+        self.next = None;
     }
 
     /// Writes `batch` inside `txn` (a transaction or a savepoint); on an
@@ -392,13 +650,48 @@ impl BulkGiftWriter {
         if self.seeding && self.digest.size != first_index {
             store.fold_into_digest(&mut self.digest, first_index).await?;
         }
+        let numbers = Numbers {
+            certificate: first_certificate,
+            journal: first_seq,
+            ledger: first_index,
+        };
+        let mut rows = self.build_rows(batch, donor_ids, donor_changes, numbers)?;
+        for statement in rows.statements(txn.get_database_backend())? {
+            txn.execute(statement).await?;
+        }
+        append_many_by(
+            txn,
+            rows.audit
+                .into_iter()
+                .map(|(i, change)| (&batch[i].actor, batch[i].at, change))
+                .collect(),
+        )
+        .await?;
+        Ok(rows.written)
+    }
 
+    /// Builds every row of `batch` (all but the audit chain's) with the
+    /// numbers it was given, moving the frontier (and, when seeding, the
+    /// digest) past it. No database access.
+    fn build_rows(
+        &mut self,
+        batch: &[BulkGift],
+        donor_ids: Vec<Option<DonorId>>,
+        donor_changes: Vec<Option<AuditChange<'static>>>,
+        numbers: Numbers,
+    ) -> StoreResult<BatchRows> {
+        let n = batch.len();
+        let Numbers {
+            certificate: first_certificate,
+            journal: first_seq,
+            ledger: first_index,
+        } = numbers;
         let mut entry_rows = Vec::with_capacity(n);
         let mut line_rows = Vec::with_capacity(2 * n);
         let mut ledger_rows = Vec::with_capacity(n);
         let mut node_rows = Vec::with_capacity(2 * n);
         let mut gift_rows = Vec::with_capacity(n);
-        let mut audit_rows = Vec::with_capacity(n + 8);
+        let mut audit = Vec::with_capacity(n + 8);
         let mut written = Vec::with_capacity(n);
         let mut balance_moves: HashMap<uuid::Uuid, i64> = HashMap::new();
         let mut raised: HashMap<uuid::Uuid, (i64, DateTime<Utc>)> = HashMap::new();
@@ -575,11 +868,10 @@ impl BulkGiftWriter {
                 created_at: g.at,
             };
             if let Some(change) = donor_change {
-                audit_rows.push((&g.actor, g.at, change));
+                audit.push((i, change));
             }
-            audit_rows.push((
-                &g.actor,
-                g.at,
+            audit.push((
+                i,
                 AuditChange {
                     action: AuditAction::Create,
                     entity: "gift",
@@ -597,46 +889,148 @@ impl BulkGiftWriter {
         self.frontier.retain(|id, _| keep.contains(id));
         self.frontier_at = next;
 
-        insert_chunked(txn, entry_rows, 14).await?;
-        insert_chunked(txn, line_rows, 5).await?;
-        insert_chunked(txn, ledger_rows, 3).await?;
-        insert_chunked(txn, node_rows, 3).await?;
-        insert_chunked(txn, gift_rows, 21).await?;
         let mut moves: Vec<(uuid::Uuid, i64)> = balance_moves.into_iter().collect();
         moves.sort();
         if moves.iter().any(|(_, delta)| *delta < 0) {
             return Err(StoreError::Corrupt("a gift cannot lower a balance".into()));
         }
-        if !moves.is_empty() {
-            // One statement for every account the batch moved.
-            let mut by_account = sea_orm::sea_query::CaseStatement::new();
-            for (account, delta) in &moves {
-                by_account = by_account.case(accounts::Column::Id.eq(*account), Expr::val(*delta));
-            }
-            accounts::Entity::update_many()
-                .col_expr(
-                    accounts::Column::BalanceFen,
-                    Expr::col(accounts::Column::BalanceFen).add(Expr::expr(by_account.finally(Expr::val(0i64)))),
-                )
-                .filter(accounts::Column::Id.is_in(moves.iter().map(|(account, _)| *account)))
-                .exec(txn)
-                .await?;
-        }
         let mut projects_moved: Vec<_> = raised.into_iter().collect();
         projects_moved.sort_by_key(|(id, _)| *id);
-        for (project, (amount, at)) in projects_moved {
-            projects::Entity::update_many()
-                .col_expr(
-                    projects::Column::RaisedFen,
-                    Expr::col(projects::Column::RaisedFen).add(amount),
-                )
-                .col_expr(projects::Column::UpdatedAt, Expr::value(at))
-                .filter(projects::Column::Id.eq(project))
-                .exec(txn)
-                .await?;
+        Ok(BatchRows {
+            entry_rows,
+            line_rows,
+            ledger_rows,
+            node_rows,
+            gift_rows,
+            moves,
+            projects_moved,
+            audit,
+            written,
+        })
+    }
+
+    /// Reads what [`BulkGiftWriter::prepare`] works from: the sequences'
+    /// next numbers, the audit chain's head, every project and account, the
+    /// tree's frontier and (folding in the entries posted since) the digest.
+    /// Call it before the first `prepare`, and again after anything else
+    /// wrote (month ends, [`BulkGiftWriter::write`]), with no prepared batch
+    /// still to insert.
+    pub async fn reload(&mut self, store: &Store) -> StoreResult<()> {
+        use crate::entities::{audit_head, sequences};
+        let conn = &store.write;
+        let values: HashMap<String, i64> = sequences::Entity::find()
+            .filter(sequences::Column::Name.is_in(["certificate", "journal", "ledger"]))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|s| (s.name, s.value))
+            .collect();
+        let value = |name: &str| {
+            values
+                .get(name)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("sequence {name} missing")))
+        };
+        let head = audit_head::Entity::find()
+            .filter(audit_head::Column::Id.eq(1))
+            .one(conn)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("audit head row is missing".to_owned()))?;
+        let size = u64::try_from(value("ledger")?).map_err(|_| StoreError::Corrupt("ledger sequence".into()))?;
+        self.load_projects(conn, None).await?;
+        if self.frontier_at != size {
+            self.frontier = crate::ledger::read_nodes(conn, &tree::frontier(size)).await?;
+            self.frontier_at = size;
         }
-        append_many_by(txn, audit_rows).await?;
-        Ok(written)
+        if self.digest.size > size {
+            self.digest = boai_ledger::LedgerDigest::default();
+        }
+        if self.digest.size != size {
+            store.fold_into_digest(&mut self.digest, size).await?;
+        }
+        self.next = Some(SeedNumbers {
+            numbers: Numbers {
+                certificate: value("certificate")? + 1,
+                journal: value("journal")? + 1,
+                ledger: size,
+            },
+            audit_seq: head.seq,
+            audit_hash: head.hash,
+        });
+        Ok(())
+    }
+
+    /// Builds `batch` (in time order) from memory alone — numbers, donors,
+    /// projects, the tree's frontier and the audit chain's head as the
+    /// last [`BulkGiftWriter::reload`] read them and earlier batches moved
+    /// them — into the statements that write it, so that the caller can
+    /// insert it while it prepares the next. Only for seeding: nothing else
+    /// may write until every prepared batch is inserted, in order. A batch
+    /// that needs the database (a donor not seen yet, a project not found
+    /// or not open, numbers not read) comes back untouched, for
+    /// [`BulkGiftWriter::write`] once the batches before it are in.
+    pub fn prepare(&mut self, store: &Store, batch: Vec<BulkGift>) -> StoreResult<Prepared> {
+        let Some(next) = self.next.clone() else {
+            return Ok(Prepared::NeedsDatabase(batch));
+        };
+        let open = batch.iter().all(|g| {
+            self.projects
+                .get(&g.input.project_id.0)
+                .is_some_and(|p| p.visible_to(&g.actor) && p.status == ProjectStatus::Open.as_str())
+        });
+        if !open {
+            return Ok(Prepared::NeedsDatabase(batch));
+        }
+        let mut donor_ids = Vec::with_capacity(batch.len());
+        for g in &batch {
+            let known = match &g.input.donor {
+                None => Some(None),
+                Some(d) => self
+                    .donor_key(store, d)
+                    .and_then(|key| self.donors.get(&key).copied())
+                    .map(Some),
+            };
+            match known {
+                Some(id) => donor_ids.push(id),
+                None => return Ok(Prepared::NeedsDatabase(batch)),
+            }
+        }
+        let n = batch.len();
+        let built = self.build_rows(&batch, donor_ids, (0..n).map(|_| None).collect(), next.numbers);
+        let mut rows = built.inspect_err(|_| self.forget())?;
+        let backend = store.write.get_database_backend();
+        let mut statements = rows.statements(backend)?;
+        let (audit_rows, audit_hash) = crate::audit::chain_rows(
+            next.audit_seq + 1,
+            next.audit_hash,
+            rows.audit
+                .drain(..)
+                .map(|(i, change)| (&batch[i].actor, batch[i].at, change)),
+        );
+        let audit_seq = next.audit_seq + audit_rows.len() as i64;
+        statements.extend(insert_statements(backend, audit_rows, crate::audit::AUDIT_COLUMNS));
+        statements.push(set_audit_head(backend, audit_seq, &audit_hash));
+        let numbers = Numbers {
+            certificate: next.numbers.certificate + n as i64,
+            journal: next.numbers.journal + n as i64,
+            ledger: next.numbers.ledger + n as u64,
+        };
+        for (name, last) in [
+            ("certificate", numbers.certificate - 1),
+            ("journal", numbers.journal - 1),
+            ("ledger", to_i64(numbers.ledger)?),
+        ] {
+            statements.push(set_sequence(backend, name, last));
+        }
+        self.next = Some(SeedNumbers {
+            numbers,
+            audit_seq,
+            audit_hash,
+        });
+        Ok(Prepared::Ready(PreparedGifts {
+            statements,
+            written: rows.written,
+        }))
     }
 
     /// Folds in whatever was posted after the last batch and keeps the
