@@ -10,6 +10,13 @@
 //! batch, and rows go in multi-row inserts. Only gifts (money or goods in)
 //! are written here; nothing in a batch can overdraw an account. Callers
 //! pass the gifts in time order and own the transaction.
+//!
+//! Seeding can pipeline: [`BulkGiftWriter::prepare`] builds a batch's
+//! statements from memory (numbers, frontier and audit head as
+//! [`BulkGiftWriter::reload`] read them) and [`GiftInserter`] runs them, in
+//! order, one transaction per batch, while the next is prepared. Nothing
+//! else may write meanwhile; if something does, the stale batch's keys
+//! collide and it is refused whole.
 
 use super::{china_date, gift_audit, Gift, GiftStatus};
 use crate::audit::{append_many_by, AuditChange};
