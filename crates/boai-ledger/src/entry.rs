@@ -79,7 +79,11 @@ impl LedgerEntry {
                 )));
             }
         }
-        serde_json_canonicalizer::to_vec(self).map_err(|e| LedgerError::Malformed(e.to_string()))
+        // Straight from a view whose fields are in the canonical order: byte
+        // for byte what an RFC 8785 canonicaliser writes for these (ASCII
+        // keys, safe integers, strings escaped alike), without building a
+        // tree of values and sorting it first; the tests hold it to one.
+        serde_json::to_vec(&CanonicalView::of(self)).map_err(|e| LedgerError::Malformed(e.to_string()))
     }
 
     /// Parses logged bytes, insisting they are exactly the canonical form.
@@ -90,6 +94,68 @@ impl LedgerEntry {
             return Err(LedgerError::Malformed("entry is not in canonical form".into()));
         }
         Ok(entry)
+    }
+}
+
+/// A [`LedgerEntry`] with its fields in RFC 8785 order: keys sorted (all
+/// ASCII, so by UTF-16 code units is by bytes), absent options left out.
+#[derive(Serialize)]
+struct CanonicalView<'a> {
+    amount_fen: i64,
+    at: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commitment: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    donor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from_project_id: Option<&'a str>,
+    journal_id: &'a str,
+    journal_seq: i64,
+    kind: &'a str,
+    project_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recipient: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reverses: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reverses_kind: Option<&'a str>,
+    v: u32,
+}
+
+impl<'a> CanonicalView<'a> {
+    fn of(e: &'a LedgerEntry) -> CanonicalView<'a> {
+        // Destructured, so that a field added to the entry but not here
+        // does not compile.
+        let LedgerEntry {
+            v,
+            kind,
+            amount_fen,
+            project_id,
+            from_project_id,
+            journal_id,
+            journal_seq,
+            at,
+            donor,
+            commitment,
+            recipient,
+            reverses,
+            reverses_kind,
+        } = e;
+        CanonicalView {
+            amount_fen: *amount_fen,
+            at,
+            commitment: commitment.as_deref(),
+            donor: donor.as_deref(),
+            from_project_id: from_project_id.as_deref(),
+            journal_id,
+            journal_seq: *journal_seq,
+            kind,
+            project_id,
+            recipient: recipient.as_deref(),
+            reverses: reverses.as_deref(),
+            reverses_kind: reverses_kind.as_deref(),
+            v: *v,
+        }
     }
 }
 
@@ -112,6 +178,7 @@ pub fn commitment(certificate_no: &str, donor_name: &str, salt: &str) -> String 
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn sample() -> LedgerEntry {
         LedgerEntry {
@@ -176,6 +243,59 @@ mod tests {
             if let Ok(bytes) = canonical {
                 assert_eq!(LedgerEntry::from_canonical(&bytes).unwrap(), e);
             }
+        }
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        // Control characters, quotes, backslashes, DEL, CJK and astral
+        // characters: everything whose escaping could differ.
+        proptest::collection::vec(
+            prop_oneof![
+                (0u32..0x20).prop_map(|c| char::from_u32(c).unwrap_or('?')),
+                Just('"'),
+                Just('\\'),
+                Just('/'),
+                Just('\u{7f}'),
+                Just('\u{2028}'),
+                Just('张'),
+                Just('😀'),
+                any::<char>(),
+            ],
+            0..12,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    proptest! {
+        /// The direct canonical form is byte for byte what an RFC 8785
+        /// canonicaliser writes.
+        #[test]
+        fn canonical_form_is_what_an_rfc_8785_canonicaliser_writes(
+            kind in proptest::sample::select(KINDS.to_vec()),
+            amount_fen in -MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER,
+            journal_seq in -MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER,
+            v in any::<u32>(),
+            strings in proptest::collection::vec(text(), 4),
+            options in proptest::collection::vec(proptest::option::of(text()), 6),
+        ) {
+            let e = LedgerEntry {
+                v,
+                kind: kind.to_owned(),
+                amount_fen,
+                project_id: strings[0].clone(),
+                from_project_id: options[0].clone(),
+                journal_id: strings[1].clone(),
+                journal_seq,
+                at: strings[2].clone(),
+                donor: options[1].clone(),
+                commitment: options[2].clone(),
+                recipient: options[3].clone(),
+                reverses: options[4].clone(),
+                reverses_kind: options[5].clone(),
+            };
+            let direct = e.to_canonical().unwrap();
+            prop_assert_eq!(&direct, &serde_json_canonicalizer::to_vec(&e).unwrap());
+            prop_assert_eq!(LedgerEntry::from_canonical(&direct).unwrap(), e);
         }
     }
 

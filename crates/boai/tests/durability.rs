@@ -11,78 +11,16 @@
 //! each kill its lines are either all there or none is, and the audit chain
 //! and the ledger still check.
 
+mod support;
+
 use anyhow::Context;
 use boai_testkit::TestDb;
-use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::{boai, start_server, token};
 
 const ROUNDS: usize = 3;
 const CLIENTS: usize = 8;
-
-async fn boai(args: Vec<String>) -> anyhow::Result<Output> {
-    Ok(tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_boai"))
-            .args(&args)
-            .env("RUST_LOG", "warn")
-            .output()
-    })
-    .await??)
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// A running `boai serve`; killed with SIGKILL when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_server(url: &str, data: &str, client: &reqwest::Client) -> anyhow::Result<Server> {
-    let port = free_port()?;
-    let child = Command::new(env!("CARGO_BIN_EXE_boai"))
-        .args(["serve", "--database-url", url, "--data-dir", data])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("cannot start boai serve")?;
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client.get(format!("{}/healthz", server.base)).send().await {
-            if r.status().is_success() {
-                return Ok(server);
-            }
-        }
-        anyhow::ensure!(Instant::now() < deadline, "server did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn token(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
-    let answer: serde_json::Value = client
-        .post(format!("{base}/api/v1/auth/token"))
-        .json(&serde_json::json!({"username": "caiwu", "password": boai_testkit::PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(answer["token"].as_str().context("no token")?.to_owned())
-}
 
 /// What the server acknowledged: gift id, amount, ledger index.
 type Acknowledged = Arc<Mutex<Vec<(String, i64, u64)>>>;
@@ -93,12 +31,7 @@ async fn kill_under_load_loses_no_acknowledged_gift() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let data = dir.path().to_string_lossy().into_owned();
     let url = db.url.clone();
-    let out = boai(
-        ["demo", "--gifts", "20", "--database-url", &url, "--data-dir", &data]
-            .map(String::from)
-            .to_vec(),
-    )
-    .await?;
+    let out = boai(&["demo", "--gifts", "20", "--database-url", &url, "--data-dir", &data]).await?;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
@@ -106,7 +39,7 @@ async fn kill_under_load_loses_no_acknowledged_gift() -> anyhow::Result<()> {
     let mut failed_after_kill = 0usize;
     for round in 0..ROUNDS {
         let mut server = start_server(&url, &data, &client).await?;
-        let token = token(&client, &server.base).await?;
+        let token = token(&client, &server.base, "caiwu").await?;
         let projects: serde_json::Value = client
             .get(format!("{}/api/v1/projects?per_page=100", server.base))
             .bearer_auth(&token)
@@ -183,7 +116,7 @@ async fn kill_under_load_loses_no_acknowledged_gift() -> anyhow::Result<()> {
 
     // After the last kill: everything acknowledged is there, books and ledger agree.
     let server = start_server(&url, &data, &client).await?;
-    let token = token(&client, &server.base).await?;
+    let token = token(&client, &server.base, "caiwu").await?;
     let acknowledged = acknowledged.lock().map(|a| a.clone()).unwrap_or_default();
     let mut indices = std::collections::HashSet::new();
     for (id, amount, index) in &acknowledged {
@@ -211,12 +144,7 @@ async fn kill_under_load_loses_no_acknowledged_gift() -> anyhow::Result<()> {
     assert_eq!(trial["balanced"], true, "{trial}");
     drop(server);
 
-    let out = boai(
-        ["ledger", "check", "--database-url", &url, "--data-dir", &data]
-            .map(String::from)
-            .to_vec(),
-    )
-    .await?;
+    let out = boai(&["ledger", "check", "--database-url", &url, "--data-dir", &data]).await?;
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -252,12 +180,7 @@ async fn kill_during_bank_import_is_all_or_nothing() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let data = dir.path().to_string_lossy().into_owned();
     let url = db.url.clone();
-    let out = boai(
-        ["demo", "--gifts", "20", "--database-url", &url, "--data-dir", &data]
-            .map(String::from)
-            .to_vec(),
-    )
-    .await?;
+    let out = boai(&["demo", "--gifts", "20", "--database-url", &url, "--data-dir", &data]).await?;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // A large statement (signed-amount CSV layout), references unique per round.
     let statement = |round: usize| {
@@ -287,7 +210,7 @@ async fn kill_during_bank_import_is_all_or_nothing() -> anyhow::Result<()> {
 
     // Round 0 runs to the end: how long an import takes.
     let server = start_server(&url, &data, &client).await?;
-    let tok = token(&client, &server.base).await?;
+    let tok = token(&client, &server.base, "caiwu").await?;
     let started = Instant::now();
     let res = import(server.base.clone(), tok, statement(0)).await?;
     let took = started.elapsed();
@@ -309,7 +232,7 @@ async fn kill_during_bank_import_is_all_or_nothing() -> anyhow::Result<()> {
     for round in 1..=MAX_ROUNDS {
         rounds = round;
         let mut server = start_server(&url, &data, &client).await?;
-        let tok = token(&client, &server.base).await?;
+        let tok = token(&client, &server.base, "caiwu").await?;
         seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let (low, span) = if round <= KILLS { (0.1, 0.8) } else { (0.02, 0.25) };
         let fraction = low + span * ((seed >> 33) as f64 / (1u64 << 31) as f64);
@@ -340,7 +263,7 @@ async fn kill_during_bank_import_is_all_or_nothing() -> anyhow::Result<()> {
         vec!["ledger", "check", "--database-url", &url, "--data-dir", &data],
         vec!["audit", "verify", "--database-url", &url],
     ] {
-        let out = boai(check.iter().map(|s| s.to_string()).collect()).await?;
+        let out = boai(&check).await?;
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -351,7 +274,7 @@ async fn kill_during_bank_import_is_all_or_nothing() -> anyhow::Result<()> {
     }
     // And a restarted server imports again.
     let server = start_server(&url, &data, &client).await?;
-    let tok = token(&client, &server.base).await?;
+    let tok = token(&client, &server.base, "caiwu").await?;
     let res = import(server.base.clone(), tok, statement(rounds + 1)).await?;
     assert_eq!(res.status(), 200);
     assert_eq!(lines_of_round(&db, rounds + 1).await?, LINES as i64);

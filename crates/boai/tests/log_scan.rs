@@ -10,12 +10,15 @@
 //! result, /relief/aided/…, every ledger entry bundle, /transparency/totals.json)
 //! is searched for the full numbers (phones also without separators).
 
+mod support;
+
 use anyhow::Context;
 use boai_domain::validation::identity::id_card_check_char;
 use boai_testkit::TestDb;
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+use support::{start_server_with, token, Server};
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR demo";
 
@@ -24,22 +27,7 @@ fn id_card(birth: &str, n: u32) -> String {
     format!("{body}{}", id_card_check_char(&body).unwrap_or('0'))
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `boai serve` at `RUST_LOG=debug`, logging in `format` to `log`.
 async fn start_server(
     url: &str,
     data: &str,
@@ -47,40 +35,16 @@ async fn start_server(
     log: &std::path::Path,
     client: &reqwest::Client,
 ) -> anyhow::Result<Server> {
-    let port = free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_boai"))
-        .args(["serve", "--database-url", url, "--data-dir", data])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("RUST_LOG", "debug")
-        .env("BOAI_LOG_FORMAT", format)
-        .env("BOAI_PUBLIC_URL", &base)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log)?)
-        .spawn()
-        .context("cannot start boai serve")?;
-    let server = Server { child, base };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client.get(format!("{}/healthz", server.base)).send().await {
-            if r.status().is_success() {
-                return Ok(server);
-            }
-        }
-        anyhow::ensure!(Instant::now() < deadline, "server did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn token(client: &reqwest::Client, base: &str, user: &str) -> anyhow::Result<String> {
-    let answer: Value = client
-        .post(format!("{base}/api/v1/auth/token"))
-        .json(&json!({"username": user, "password": boai_testkit::PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(answer["token"].as_str().context("no token")?.to_owned())
+    let log = std::fs::File::create(log)?;
+    start_server_with(url, data, client, |command, base| {
+        command
+            .env("RUST_LOG", "debug")
+            .env("BOAI_LOG_FORMAT", format)
+            .env("BOAI_PUBLIC_URL", base)
+            .stderr(log);
+        Ok(())
+    })
+    .await
 }
 
 async fn get_json(client: &reqwest::Client, url: String, token: &str) -> anyhow::Result<Value> {

@@ -66,25 +66,74 @@ pub struct AuditFields<'a> {
     pub after: Option<&'a str>,
 }
 
-/// The hash of a row given its predecessor's hash, as lowercase hex.
+/// The hash of a row given its predecessor's hash, as lowercase hex: SHA-256
+/// over the compact JSON object of the fields and `prev_hash`, keys in
+/// sorted order, `at` as RFC 3339 UTC with microseconds.
 pub fn chain_hash(prev_hash: &str, fields: &AuditFields<'_>) -> String {
-    let canonical = serde_json::json!({
-        "seq": fields.seq,
-        "at": fields.at.to_rfc3339_opts(SecondsFormat::Micros, true),
-        "actor_id": fields.actor_id,
-        "actor_name": fields.actor_name,
-        "ip": fields.ip,
-        "action": fields.action,
-        "entity": fields.entity,
-        "entity_id": fields.entity_id,
-        "org_id": fields.org_id,
-        "before": fields.before,
-        "after": fields.after,
-        "prev_hash": prev_hash,
-    });
-    let mut hasher = Sha256::new();
-    hasher.update(canonical.to_string().as_bytes());
-    hex::encode(hasher.finalize())
+    let at = fields.at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let AuditFields {
+        seq,
+        at: _,
+        actor_id,
+        actor_name,
+        ip,
+        action,
+        entity,
+        entity_id,
+        org_id,
+        before,
+        after,
+    } = *fields;
+    let hashed = HashedFields {
+        action,
+        actor_id,
+        actor_name,
+        after,
+        at: &at,
+        before,
+        entity,
+        entity_id,
+        ip,
+        org_id,
+        prev_hash,
+        seq,
+    };
+    let mut hasher = HashWriter(Sha256::new());
+    // Writing into a hasher cannot fail, nor can these fields.
+    let _ = serde_json::to_writer(&mut hasher, &hashed);
+    hex::encode(hasher.0.finalize())
+}
+
+/// What [`chain_hash`] hashes, keys in sorted order (the order the chain
+/// was first written in, as a sorted `serde_json` map), written straight
+/// into the hasher.
+#[derive(Serialize)]
+struct HashedFields<'a> {
+    action: &'a str,
+    actor_id: Option<&'a str>,
+    actor_name: &'a str,
+    after: Option<&'a str>,
+    at: &'a str,
+    before: Option<&'a str>,
+    entity: &'a str,
+    entity_id: &'a str,
+    ip: Option<&'a str>,
+    org_id: Option<&'a str>,
+    prev_hash: &'a str,
+    seq: i64,
+}
+
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Where and why a chain stopped holding.
@@ -151,6 +200,72 @@ impl ChainVerifier {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    /// How the chain was first hashed: a `serde_json::Value` object (a
+    /// sorted map), written out and hashed. Every stored chain is in this
+    /// form, so [`chain_hash`] must give the same bytes.
+    fn chain_hash_through_a_value(prev_hash: &str, fields: &AuditFields<'_>) -> String {
+        let canonical = serde_json::json!({
+            "seq": fields.seq,
+            "at": fields.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            "actor_id": fields.actor_id,
+            "actor_name": fields.actor_name,
+            "ip": fields.ip,
+            "action": fields.action,
+            "entity": fields.entity,
+            "entity_id": fields.entity_id,
+            "org_id": fields.org_id,
+            "before": fields.before,
+            "after": fields.after,
+            "prev_hash": prev_hash,
+        });
+        let mut hasher = Sha256::new();
+        hasher.update(canonical.to_string().as_bytes());
+        hex::encode(hasher.finalize())
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                (0u32..0x20).prop_map(|c| char::from_u32(c).unwrap_or('?')),
+                Just('"'),
+                Just('\\'),
+                Just('\u{7f}'),
+                Just('审'),
+                Just('😀'),
+                any::<char>(),
+            ],
+            0..10,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn chain_hash_is_the_hash_of_the_sorted_json_object(
+            seq in any::<i64>(),
+            micros in -62_000_000_000_000_000i64..250_000_000_000_000_000i64,
+            strings in proptest::collection::vec(text(), 5),
+            options in proptest::collection::vec(proptest::option::of(text()), 5),
+        ) {
+            let at = DateTime::<Utc>::from_timestamp_micros(micros).unwrap_or_default();
+            let fields = AuditFields {
+                seq,
+                at,
+                actor_id: options[0].as_deref(),
+                actor_name: &strings[0],
+                ip: options[1].as_deref(),
+                action: &strings[1],
+                entity: &strings[2],
+                entity_id: &strings[3],
+                org_id: options[2].as_deref(),
+                before: options[3].as_deref(),
+                after: options[4].as_deref(),
+            };
+            prop_assert_eq!(chain_hash(&strings[4], &fields), chain_hash_through_a_value(&strings[4], &fields));
+        }
+    }
 
     fn fields(seq: i64, after: &str) -> (i64, String) {
         (seq, after.to_owned())

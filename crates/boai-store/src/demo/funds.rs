@@ -474,6 +474,10 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
     let mut window = 0u64;
     let mut in_gifts = std::time::Duration::ZERO;
     let mut in_month_ends = std::time::Duration::ZERO;
+    // Where the gifts' time goes: building batches here, and waiting for
+    // the inserter (its queue full: the database is the slower side).
+    let mut in_prepare = std::time::Duration::ZERO;
+    let mut in_insert_wait = std::time::Duration::ZERO;
     let mut posted = 0u64;
     while month_start < now {
         let mut month_posts = 0u64;
@@ -505,9 +509,14 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
                     input: g.input(&people, &companies),
                 })
                 .collect();
-            let batch = match writer.prepare(store, batch)? {
+            let preparing = std::time::Instant::now();
+            let prepared = writer.prepare(store, batch)?;
+            in_prepare += preparing.elapsed();
+            let batch = match prepared {
                 Prepared::Ready(prepared) => {
+                    let waiting = std::time::Instant::now();
                     inserter.insert(prepared).await?;
+                    in_insert_wait += waiting.elapsed();
                     None
                 }
                 Prepared::NeedsDatabase(batch) => Some(batch),
@@ -620,6 +629,8 @@ pub async fn seed_funds(store: &Store, gifts: u64, mut progress: impl FnMut(u64,
     tracing::info!(
         gifts,
         gift_seconds = in_gifts.as_secs_f64(),
+        prepare_seconds = in_prepare.as_secs_f64(),
+        insert_wait_seconds = in_insert_wait.as_secs_f64(),
         month_end_entries = posted,
         month_end_seconds = in_month_ends.as_secs_f64(),
         "demo: gifts and month ends written"

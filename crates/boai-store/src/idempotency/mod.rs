@@ -112,7 +112,7 @@ pub(crate) async fn record_rows<C: ConnectionTrait>(
     if rows.is_empty() {
         return Ok(());
     }
-    crate::fundraising::bulk::insert_chunked(conn, rows, 6)
+    crate::fundraising::bulk::insert_chunked(conn, rows)
         .await
         .map_err(|e| match e {
             StoreError::Conflict(_) => StoreError::Conflict("同一幂等键的请求正在处理或已处理".to_owned()),

@@ -42,9 +42,6 @@ impl OrgOwned for org_moves::Entity {
 /// The `app_meta` key of the city's pass mark.
 const PASS_MARK_KEY: &str = "wuyou_pass_mark";
 
-/// Rows per multi-row insert.
-pub(crate) const CHUNK: usize = 500;
-
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
@@ -92,22 +89,8 @@ pub(crate) fn org_row(org: &Org) -> orgs::ActiveModel {
     }
 }
 
-/// Inserts rows in multi-row statements of [`CHUNK`].
-pub(crate) async fn insert_chunked<C, A>(conn: &C, rows: Vec<A>) -> StoreResult<()>
-where
-    C: ConnectionTrait,
-    A: sea_orm::ActiveModelTrait,
-    <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
-{
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(CHUNK).collect();
-        <A::Entity as EntityTrait>::insert_many(chunk)
-            .exec_without_returning(conn)
-            .await?;
-    }
-    Ok(())
-}
+/// Imports insert in chunks as gifts do (one code path for multi-row inserts).
+pub(crate) use crate::fundraising::bulk::insert_chunked;
 
 /// One unit with what the lists show of it.
 #[derive(Debug, Clone, Serialize)]

@@ -1,6 +1,5 @@
 //! Running the real `boai` binary from tests: commands, a server that is
-//! killed with SIGKILL when dropped, sign-in. (durability.rs keeps its own
-//! copy of the same few helpers.)
+//! killed with SIGKILL when dropped, sign-in.
 
 #![allow(dead_code)]
 
@@ -52,21 +51,32 @@ impl Server {
     }
 }
 
-/// Starts `boai serve` on a free port and waits until `/healthz` answers 200.
+/// Starts `boai serve` on a free port (logging warnings only, to nowhere)
+/// and waits until `/healthz` answers 200.
 pub async fn start_server(url: &str, data: &str, client: &reqwest::Client) -> anyhow::Result<Server> {
+    start_server_with(url, data, client, |_, _| Ok(())).await
+}
+
+/// [`start_server`], with `configure` changing the command (its
+/// environment, where its output goes) once it knows the server's base URL.
+pub async fn start_server_with(
+    url: &str,
+    data: &str,
+    client: &reqwest::Client,
+    configure: impl FnOnce(&mut Command, &str) -> anyhow::Result<()>,
+) -> anyhow::Result<Server> {
     let port = free_port()?;
-    let child = Command::new(env!("CARGO_BIN_EXE_boai"))
+    let base = format!("http://127.0.0.1:{port}");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_boai"));
+    command
         .args(["serve", "--database-url", url, "--data-dir", data])
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("cannot start boai serve")?;
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
+        .stderr(Stdio::null());
+    configure(&mut command, &base)?;
+    let child = command.spawn().context("cannot start boai serve")?;
+    let server = Server { child, base };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(r) = client.get(format!("{}/healthz", server.base)).send().await {
