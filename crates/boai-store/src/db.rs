@@ -175,6 +175,45 @@ impl Store {
         Ok(txn)
     }
 
+    /// For seeding a new database that nothing else uses yet: SQLite's
+    /// writer stops waiting for the disk at each commit
+    /// (`synchronous=OFF`). A killed process still loses nothing committed
+    /// (the WAL is written before each commit returns); only a power cut
+    /// or an operating-system crash could, and then the half-seeded demo
+    /// is built again. Always followed by [`Store::durable_again`].
+    /// PostgreSQL is left as it is.
+    pub(crate) async fn seeding_without_fsync(&self) -> StoreResult<()> {
+        if self.backend == Backend::Sqlite {
+            self.write.execute_unprepared("PRAGMA synchronous = OFF").await?;
+        }
+        Ok(())
+    }
+
+    /// Ends [`Store::seeding_without_fsync`]: the writer waits for the disk
+    /// at each commit again (`synchronous=FULL`), and a checkpoint syncs the
+    /// WAL, copies it into the database file, syncs that and empties the
+    /// WAL, so that everything written meanwhile is on disk.
+    pub(crate) async fn durable_again(&self) -> StoreResult<()> {
+        if self.backend == Backend::Sqlite {
+            self.write.execute_unprepared("PRAGMA synchronous = FULL").await?;
+            let checkpoint = self
+                .write
+                .query_one(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Sqlite,
+                    "PRAGMA wal_checkpoint(TRUNCATE)",
+                ))
+                .await?
+                .ok_or_else(|| crate::StoreError::Corrupt("wal_checkpoint answered nothing".into()))?;
+            // (busy, WAL frames, frames copied): busy means readers kept
+            // part of the WAL; it was still synced before the copy.
+            let busy: i32 = checkpoint.try_get_by_index(0)?;
+            if busy != 0 {
+                tracing::warn!("demo: checkpoint after seeding was partly blocked by readers");
+            }
+        }
+        Ok(())
+    }
+
     /// Applies every pending migration.
     pub async fn migrate(&self) -> StoreResult<()> {
         Migrator::up(&self.write, None).await?;

@@ -149,12 +149,29 @@ pub const DEFAULT_GIFTS: u64 = 20_000;
 
 /// Seeds the demo city with `gifts` gifts if the database holds no
 /// organisation. Returns whether it seeded.
+///
+/// Past the organisations the database is new and only this writes to it,
+/// so SQLite's writer does not wait for the disk at each commit meanwhile
+/// (see [`Store::seeding_without_fsync`]); everything is made durable, and
+/// the writer waits for the disk again, before this returns, whether the
+/// seeding succeeded or not.
 pub async fn seed(store: &Store, password: &str, gifts: u64, progress: impl FnMut(u64, u64)) -> StoreResult<bool> {
     let started = std::time::Instant::now();
     if !seed_city(store, password).await? {
         return Ok(false);
     }
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "demo: organisations seeded");
+    store.seeding_without_fsync().await?;
+    let seeded = seed_the_rest(store, password, gifts, progress).await;
+    let started = std::time::Instant::now();
+    let durable = store.durable_again().await;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "demo: made durable");
+    seeded.and(durable).map(|()| true)
+}
+
+/// Everything after the organisations: funds and gifts, disclosures,
+/// relief, online giving, members.
+async fn seed_the_rest(store: &Store, password: &str, gifts: u64, progress: impl FnMut(u64, u64)) -> StoreResult<()> {
     let started = std::time::Instant::now();
     funds::seed_funds(store, gifts, progress).await?;
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "demo: funds seeded");
@@ -172,7 +189,7 @@ pub async fn seed(store: &Store, password: &str, gifts: u64, progress: impl FnMu
         seconds = started.elapsed().as_secs_f64(),
         "demo: giving and members seeded"
     );
-    Ok(true)
+    Ok(())
 }
 
 /// The organisations and accounts (one transaction).
@@ -276,4 +293,40 @@ async fn seed_city(store: &Store, password: &str) -> StoreResult<bool> {
     .await?;
     txn.commit().await?;
     Ok(true)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use sea_orm::ConnectionTrait;
+
+    /// Seeding relaxes SQLite's syncing only while it runs: afterwards the
+    /// writer waits for the disk at each commit again (a server started
+    /// with `--demo` goes on with the same connection) and the WAL has been
+    /// checkpointed into the database file.
+    #[tokio::test]
+    async fn seeding_leaves_the_writer_durable_and_the_wal_checkpointed() -> anyhow::Result<()> {
+        let dir = std::env::temp_dir().join(format!("boai-seed-sync-{}", uuid::Uuid::now_v7()));
+        let path = dir.join("boai.db");
+        let url = format!("sqlite://{}", path.display());
+        let store = Store::connect(&url, std::sync::Arc::new(boai_domain::clock::SystemClock)).await?;
+        store.migrate().await?;
+        assert!(seed(&store, "demo-password-1", 300, |_, _| {}).await?);
+        let synchronous = store
+            .write
+            .query_one(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "PRAGMA synchronous",
+            ))
+            .await?
+            .expect("a row");
+        assert_eq!(synchronous.try_get_by_index::<i32>(0)?, 2, "synchronous=FULL again");
+        let wal = std::fs::metadata(dir.join("boai.db-wal"))?.len();
+        assert_eq!(wal, 0, "the WAL was checkpointed and emptied");
+        assert!(store.gift_count().await? >= 300);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(())
+    }
 }
