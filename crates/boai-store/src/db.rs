@@ -205,7 +205,8 @@ impl Store {
                 .await?
                 .ok_or_else(|| crate::StoreError::Corrupt("wal_checkpoint answered nothing".into()))?;
             // (busy, WAL frames, frames copied): busy means readers kept
-            // part of the WAL; it was still synced before the copy.
+            // part of the WAL from being copied; the next commit under
+            // FULL syncs the whole WAL file.
             let busy: i32 = checkpoint.try_get_by_index(0)?;
             if busy != 0 {
                 tracing::warn!("demo: checkpoint after seeding was partly blocked by readers");
