@@ -215,9 +215,14 @@ impl Store {
         Ok(())
     }
 
-    /// Applies every pending migration.
+    /// Applies every pending migration, and rebuilds indexes a stopped
+    /// demo seeding left deferred (see `demo::indexes`).
     pub async fn migrate(&self) -> StoreResult<()> {
         Migrator::up(&self.write, None).await?;
+        let rebuilt = crate::demo::indexes::restore_deferred(self).await?;
+        if rebuilt > 0 {
+            tracing::warn!(rebuilt, "rebuilt indexes an interrupted seeding had deferred");
+        }
         Ok(())
     }
 

@@ -281,3 +281,72 @@ async fn lockout_after_repeated_failures() -> anyhow::Result<()> {
     ));
     Ok(())
 }
+
+/// The tables whose indexes the demo builds after its gifts.
+const BULK: [&str; 5] = [
+    "gifts",
+    "journal_entries",
+    "journal_lines",
+    "ledger_entries",
+    "audit_log",
+];
+
+/// Deferring drops exactly the non-unique indexes (unique ones stay, they
+/// are constraints); rebuilding brings back the same definitions, and a
+/// second rebuild does nothing.
+#[tokio::test]
+async fn deferred_indexes_come_back_as_the_migrations_made_them() -> anyhow::Result<()> {
+    use boai_store::demo::indexes;
+    let (store, _, _db) = store().await?;
+    let before = indexes::secondary_indexes(&store, &BULK).await?;
+    let names: Vec<&str> = before.iter().map(|i| i.name.as_str()).collect();
+    for name in ["gifts_org", "gifts_donor", "journal_lines_account", "audit_log_entity"] {
+        assert!(names.contains(&name), "{name} is among {names:?}");
+    }
+    assert!(
+        !names.contains(&"journal_entries_ledger_index"),
+        "a unique index is not deferred"
+    );
+    let dropped = indexes::defer(&store, &BULK).await?;
+    assert_eq!(dropped, before);
+    assert!(indexes::secondary_indexes(&store, &BULK).await?.is_empty());
+    assert!(indexes::any_deferred(&store).await?);
+    assert!(
+        indexes::defer(&store, &BULK).await.is_err(),
+        "deferring twice is refused"
+    );
+    assert_eq!(indexes::restore_deferred(&store).await?, before.len());
+    assert_eq!(indexes::secondary_indexes(&store, &BULK).await?, before);
+    assert!(!indexes::any_deferred(&store).await?);
+    assert_eq!(indexes::restore_deferred(&store).await?, 0);
+    Ok(())
+}
+
+/// A seeding stopped between deferring and rebuilding leaves the record;
+/// the next start's `migrate` rebuilds the indexes.
+#[tokio::test]
+async fn migrate_rebuilds_indexes_a_stopped_seeding_left_deferred() -> anyhow::Result<()> {
+    use boai_store::demo::indexes;
+    let (store, _, _db) = store().await?;
+    let before = indexes::secondary_indexes(&store, &BULK).await?;
+    indexes::defer(&store, &BULK).await?;
+    store.migrate().await?;
+    assert_eq!(indexes::secondary_indexes(&store, &BULK).await?, before);
+    assert!(!indexes::any_deferred(&store).await?);
+    Ok(())
+}
+
+/// The demo builds its gifts without their secondary indexes and leaves
+/// every one of them in place, as on a database the migrations alone made.
+#[tokio::test]
+async fn the_seeded_demo_has_every_index_the_migrations_made() -> anyhow::Result<()> {
+    use boai_store::demo::indexes;
+    let (fresh, _, _fresh_db) = store().await?;
+    let (seeded, _, _db) = demo_store().await?;
+    assert_eq!(
+        indexes::secondary_indexes(&seeded, &BULK).await?,
+        indexes::secondary_indexes(&fresh, &BULK).await?
+    );
+    assert!(!indexes::any_deferred(&seeded).await?);
+    Ok(())
+}
