@@ -283,13 +283,7 @@ async fn lockout_after_repeated_failures() -> anyhow::Result<()> {
 }
 
 /// The tables whose indexes the demo builds after its gifts.
-const BULK: [&str; 5] = [
-    "gifts",
-    "journal_entries",
-    "journal_lines",
-    "ledger_entries",
-    "audit_log",
-];
+const BULK: [&str; 5] = boai_store::demo::BULK_TABLES;
 
 /// Deferring drops exactly the non-unique indexes (unique ones stay, they
 /// are constraints); rebuilding brings back the same definitions, and a

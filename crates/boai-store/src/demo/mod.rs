@@ -173,7 +173,7 @@ pub async fn seed(store: &Store, password: &str, gifts: u64, progress: impl FnMu
 /// The tables the gifts fill, whose non-unique indexes are built after the
 /// gifts rather than row by row (see [`indexes`]). The month ends, which run
 /// between the gifts, read none of these through those indexes.
-const BULK_TABLES: [&str; 5] = [
+pub const BULK_TABLES: [&str; 5] = [
     "gifts",
     "journal_entries",
     "journal_lines",
