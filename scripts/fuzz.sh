@@ -29,7 +29,8 @@ fi
 JOBS=${FUZZ_JOBS:-1}
 RSS_MB=${FUZZ_RSS_MB:-2048}
 TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
-FUZZ_TARGET_DIR=$(pwd)/fuzz/target
+FUZZ_TARGET_DIR=${BOAI_FUZZ_TARGET_DIR:-$(pwd)/fuzz/target}
+LOGS=${CARGO_TARGET_DIR:-target}
 BIN_DIR=$FUZZ_TARGET_DIR/$TRIPLE/release
 
 as_root() {
@@ -63,12 +64,12 @@ else
 fi
 
 # --- run ---------------------------------------------------------------------
-mkdir -p fuzz/artifacts target
+mkdir -p fuzz/artifacts "$LOGS"
 RESULTS=()
 FAILED=()
 for t in "${TARGETS[@]}"; do
     mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
-    log=target/fuzz-$t.log
+    log=$LOGS/fuzz-$t.log
     echo ""
     echo "=== fuzz $t: ${SECS} s"
     rc=0
@@ -94,7 +95,7 @@ for t in "${TARGETS[@]}"; do
 done
 
 echo ""
-echo "=== fuzz summary (${SECS} s per target; logs in target/fuzz-TARGET.log)"
+echo "=== fuzz summary (${SECS} s per target; logs in $LOGS/fuzz-TARGET.log)"
 printf '%s\n' "${RESULTS[@]}"
 if [ "${#FAILED[@]}" -gt 0 ]; then
     echo "fuzz: crashes in ${FAILED[*]} (inputs in fuzz/artifacts/)" >&2

@@ -11,7 +11,7 @@
 #   a. build     cargo build --workspace --all-targets (one dev profile for everything)
 #   b. sqlite    every Rust test on SQLite
 #   c. postgres  the very same tests on PostgreSQL (one fresh database per test)
-#   d. browser   the end-to-end tests in e2e/ (Chromium against target/debug/boai)
+#   d. browser   the end-to-end tests in e2e/ (Chromium against $TARGET/debug/boai)
 #   e. fuzz      scripts/fuzz.sh: every cargo-fuzz target in fuzz/ for BOAI_FUZZ_SECS
 #                (default 20) seconds (installs cargo-fuzz from crates.io if missing)
 #   f. openapi   scripts/schemathesis.sh: Schemathesis (PyPI, pinned, in a venv) against
@@ -21,11 +21,24 @@
 # Environment (all optional):
 #   BOAI_TEST_PG_URL   PostgreSQL server for phase c
 #                      (default postgres://postgres@127.0.0.1:5432/postgres)
-#   BOAI_FUZZ_SECS     seconds per fuzz target in phase e (default 20)
+#   BOAI_FUZZ_SECS     seconds per fuzz target in phase e (default 5: the stored
+#                      corpus replayed, then a short smoke run; long runs are
+#                      done by hand and reported in closing notes)
+#   CARGO_TARGET_DIR   where cargo builds (default target/); .ci/run keeps it
+#                      outside the clone so a second run on the machine is warm
+#
+# The tests that need the demo city copy one seeded per run and backend
+# (boai-testkit's template module, named by BOAI_TEST_RUN); the cleanup phase
+# removes the templates.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
+TARGET=${CARGO_TARGET_DIR:-target}
+mkdir -p "$TARGET"
+TARGET=$(cd "$TARGET" && pwd)
+export BOAI_TEST_RUN=${BOAI_TEST_RUN:-run$(date +%s)$$}
+export BOAI_E2E_BINARY=${BOAI_E2E_BINARY:-$TARGET/debug/boai}
 
 PG_HOST=127.0.0.1
 PG_PORT=5432
@@ -89,9 +102,10 @@ drop_test_databases() {
         log "PostgreSQL is not answering at $PG_HOST:$PG_PORT: no databases to drop"
         return 0
     fi
+    rm -rf "${TMPDIR:-/tmp}/boai-test-templates"
     local dbs db n=0 sql=""
     dbs=$(psql -X -q -At -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres \
-        -c "SELECT datname FROM pg_database WHERE datname LIKE 'boai\_test\_%'") || return 1
+        -c "SELECT datname FROM pg_database WHERE datname LIKE 'boai\_test\_%' OR datname LIKE 'boai\_tpl\_%'") || return 1
     for db in $dbs; do
         sql+="DROP DATABASE IF EXISTS \"$db\" WITH (FORCE);"$'\n'
         n=$((n + 1))
@@ -102,7 +116,7 @@ drop_test_databases() {
         printf '%s' "$sql" | psql -X -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres \
             -v ON_ERROR_STOP=1 -f - || return 1
     fi
-    log "dropped $n leftover boai_test_* database(s)"
+    log "dropped $n leftover boai_test_*/boai_tpl_* database(s); removed the test templates"
 }
 
 on_exit() {
@@ -214,10 +228,9 @@ setup() {
 }
 
 # --- phases ------------------------------------------------------------------
-# Test output is also kept in target/test-output.log so that the totals can
+# Test output is also kept in $TARGET/test-output.log so that the totals can
 # be printed as one plain line at the end ("N passed, M failed").
-TEST_LOG=target/test-output.log
-mkdir -p target
+TEST_LOG=$TARGET/test-output.log
 : > "$TEST_LOG"
 
 run_sqlite_tests() {
@@ -229,17 +242,17 @@ run_postgres_tests() {
 }
 
 # Sums cargo's "test result" lines and node's "# pass/# fail" lines into
-# target/test-totals.txt: "N passed, M failed".
+# $TARGET/test-totals.txt: "N passed, M failed".
 write_totals() {
     local passed failed
     passed=$(grep -Eo '(test result: [a-zA-Z]+\. [0-9]+ passed|^# pass [0-9]+)' "$TEST_LOG" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
     failed=$( (grep -Eo '([0-9]+ failed;|^# fail [0-9]+)' "$TEST_LOG" || true) | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
-    printf '%s passed, %s failed\n' "${passed:-0}" "${failed:-0}" > target/test-totals.txt
+    printf '%s passed, %s failed\n' "${passed:-0}" "${failed:-0}" > "$TARGET/test-totals.txt"
 }
 
 run_browser_tests() {
-    if [ ! -x target/debug/boai ]; then
-        log "target/debug/boai is missing: the build phase should have made it" >&2
+    if [ ! -x "$BOAI_E2E_BINARY" ]; then
+        log "$BOAI_E2E_BINARY is missing: the build phase should have made it" >&2
         return 1
     fi
     mkdir -p e2e/screenshots
@@ -252,9 +265,9 @@ phase setup    "packages, PostgreSQL, npm ci in e2e/" setup
 phase build    "cargo build --workspace --all-targets" cargo build --workspace --all-targets
 phase sqlite   "BOAI_TEST_DATABASE=sqlite cargo test --workspace" run_sqlite_tests
 phase postgres "BOAI_TEST_DATABASE=postgres cargo test --workspace ($PG_URL)" run_postgres_tests
-phase browser  "node --test e2e/ (Chromium against target/debug/boai)" run_browser_tests
-phase fuzz     "scripts/fuzz.sh ${BOAI_FUZZ_SECS:-20} (cargo-fuzz, stable, no sanitizer; every target)" \
-    bash scripts/fuzz.sh "${BOAI_FUZZ_SECS:-20}"
+phase browser  "node --test e2e/ (Chromium against $BOAI_E2E_BINARY)" run_browser_tests
+phase fuzz     "scripts/fuzz.sh ${BOAI_FUZZ_SECS:-5} (cargo-fuzz, stable, no sanitizer; every target)" \
+    bash scripts/fuzz.sh "${BOAI_FUZZ_SECS:-5}"
 phase openapi  "scripts/schemathesis.sh (demo server against its OpenAPI document)" bash scripts/schemathesis.sh
 phase cleanup  "drop leftover boai_test_* databases" drop_test_databases
 CLEANED_UP=1

@@ -12,6 +12,8 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
+pub mod template;
+
 /// The demo accounts' password in tests.
 pub const PASSWORD: &str = "boai-demo";
 
@@ -110,8 +112,15 @@ pub async fn store() -> anyhow::Result<(Store, FixedClock, TestDb)> {
 /// How many gifts the test demo city holds (the real demo has far more).
 pub const DEMO_GIFTS: u64 = 220;
 
-/// A store holding the demo city.
+/// A store holding the demo city: a copy of the run's template (see
+/// [`template`]), whose clock starts when the template was seeded.
 pub async fn demo_store() -> anyhow::Result<(Store, FixedClock, TestDb)> {
+    template::demo_copy().await
+}
+
+/// A store holding the demo city seeded from scratch, for the tests of the
+/// seeding itself.
+pub async fn demo_store_seeded() -> anyhow::Result<(Store, FixedClock, TestDb)> {
     let (store, clock, db) = store().await?;
     boai_store::demo::seed(&store, PASSWORD, DEMO_GIFTS, |_, _| {}).await?;
     Ok((store, clock, db))

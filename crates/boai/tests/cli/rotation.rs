@@ -7,8 +7,7 @@
 //! after a restart), searching by ID number still works, and the ledger check
 //! passes. Runs on the backend `BOAI_TEST_DATABASE` names.
 
-mod support;
-
+use crate::support::{boai, start_server, token};
 use anyhow::Context;
 use boai_domain::validation::identity::id_card_check_char;
 use boai_testkit::TestDb;
@@ -17,7 +16,6 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::{boai, start_server, token};
 
 fn id_card(n: u32) -> String {
     let body = format!("37010219800101{:03}", n % 1000);

@@ -11,13 +11,11 @@
 //! each kill its lines are either all there or none is, and the audit chain
 //! and the ledger still check.
 
-mod support;
-
+use crate::support::{boai, start_server, token};
 use anyhow::Context;
 use boai_testkit::TestDb;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{boai, start_server, token};
 
 const ROUNDS: usize = 3;
 const CLIENTS: usize = 8;

@@ -10,15 +10,13 @@
 //! result, /relief/aided/…, every ledger entry bundle, /transparency/totals.json)
 //! is searched for the full numbers (phones also without separators).
 
-mod support;
-
+use crate::support::{start_server_with, token, Server};
 use anyhow::Context;
 use boai_domain::validation::identity::id_card_check_char;
 use boai_testkit::TestDb;
 use serde_json::{json, Value};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::{start_server_with, token, Server};
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR demo";
 

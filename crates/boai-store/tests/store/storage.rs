@@ -33,7 +33,7 @@ async fn migrations_are_idempotent_and_current() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn demo_seeds_once_and_deterministically() -> anyhow::Result<()> {
-    let (store, _, _db) = demo_store().await?;
+    let (store, _, _db) = boai_testkit::demo_store_seeded().await?;
     assert!(
         !boai_store::demo::seed(&store, "x", 10, |_, _| {}).await?,
         "a second seed must do nothing"

@@ -8,8 +8,7 @@
 //! A backup moves between backends: SQLite → PostgreSQL → SQLite keeps
 //! every row and both checks pass at each step.
 
-mod support;
-
+use crate::support::{boai, said, start_server, token};
 use anyhow::Context;
 use boai_testkit::TestDb;
 use sea_orm::{ConnectionTrait, Statement};
@@ -17,7 +16,6 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use support::{boai, said, start_server, token};
 
 /// The manifest inside an archive.
 fn manifest_of(archive: &std::path::Path) -> anyhow::Result<serde_json::Value> {
@@ -80,7 +78,7 @@ async fn backup_under_load_restores_a_consistent_copy() -> anyhow::Result<()> {
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build()?;
     let server = start_server(&url, &data, &client).await?;
     let tok = token(&client, &server.base, "caiwu").await?;
-    let project = support::project(&client, &server.base, &tok, "CATARACT").await?;
+    let project = crate::support::project(&client, &server.base, &tok, "CATARACT").await?;
     let gift = |amount: i64| {
         client
             .post(server.url("/api/v1/donations"))

@@ -1,0 +1,17 @@
+//! boai-web's integration tests, one binary (one link) for all of them: each
+//! module is the file of the same name beside this one.
+
+mod authz;
+mod faults;
+mod gifts;
+mod giving;
+mod http;
+mod ledger;
+mod members;
+mod network;
+mod portal;
+mod privacy;
+mod reconciliation;
+mod relief;
+mod sessions;
+mod transparency;
