@@ -8,242 +8,19 @@
 // with a fresh SQLite database in a temporary folder, so `cargo build` must
 // have run first (scripts/test.sh does that).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { h, useServer, screenshotDir, DEMO_USER, DEMO_PASSWORD, STEP_TIMEOUT_MS, viewports, describePage, newContext, submitLogin } from './support.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-// The binary under test: the debug build, relative to the repository root.
-const binary = process.env.BOAI_E2E_BINARY ?? path.resolve(here, '../target/debug/boai');
-const screenshotDir = path.join(here, 'screenshots');
-const chromiumPath = process.env.BOAI_E2E_CHROMIUM ?? '/usr/bin/chromium';
-
-// Without the background-networking flags Chromium keeps trying to reach
-// Google's hosts, which a closed network refuses many times a second.
-const chromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-const DEMO_USER = 'lixia';
-const DEMO_PASSWORD = 'boai-demo'; // the default; BOAI_DEMO_PASSWORD is unset for the server
-const HEALTH_TIMEOUT_MS = 60_000;
-const SHUTDOWN_TIMEOUT_MS = 10_000;
-const STEP_TIMEOUT_MS = 15_000;
-
-const viewports = [
-  {
-    name: 'desktop',
-    options: { viewport: { width: 1280, height: 800 } },
-  },
-  {
-    name: 'phone',
-    options: {
-      viewport: { width: 390, height: 844 },
-      deviceScaleFactor: 2,
-      isMobile: true,
-      hasTouch: true,
-    },
-  },
-];
-
-let tmpDir;
-let logPath;
-let server; // ChildProcess
-let serverExit; // Promise<{code, signal}>
-let baseUrl;
-let browser;
-const loggedIn = new Map(); // viewport name -> { context, page }
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function logTail(lines = 40) {
-  try {
-    const text = fs.readFileSync(logPath, 'utf8').trimEnd().split('\n');
-    return text.slice(-lines).join('\n');
-  } catch {
-    return '(no server log)';
-  }
-}
-
-async function waitForHealthy() {
-  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
-  let last = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null || server.signalCode !== null) {
-      throw new Error(
-        `boai serve exited early (code ${server.exitCode}, signal ${server.signalCode}); ` +
-          `last log lines:\n${logTail()}`,
-      );
-    }
-    try {
-      const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2_000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-      last = `HTTP ${res.status}`;
-    } catch (err) {
-      last = String(err?.cause?.code ?? err?.message ?? err);
-    }
-    await sleep(250);
-  }
-  throw new Error(
-    `GET /healthz did not answer 200 within ${HEALTH_TIMEOUT_MS / 1000} s (last: ${last}); ` +
-      `last log lines:\n${logTail()}`,
-  );
-}
-
-/** A short, readable description of where a page is, for failure messages. */
-async function describePage(page) {
-  let text = '';
-  try {
-    text = (await page.locator('body').innerText({ timeout: 2_000 })).replace(/\s+/g, ' ').slice(0, 400);
-  } catch {
-    text = '(body not readable)';
-  }
-  return `url=${page.url()} body="${text}"`;
-}
-
-async function newContext(vp) {
-  const context = await browser.newContext({ ...vp.options, locale: 'zh-CN' });
-  context.setDefaultTimeout(STEP_TIMEOUT_MS);
-  context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
-  return context;
-}
-
-async function submitLogin(page, username, password) {
-  const res = await page.goto(`${baseUrl}/login`);
-  assert.equal(res?.status(), 200, `GET /login answered ${res?.status()}`);
-  await page.fill('#username', username);
-  await page.fill('#password', password);
-  await page.click('button[type=submit]');
-}
-
-before(async () => {
-  assert.ok(
-    fs.existsSync(binary),
-    `${binary} is missing: build it first (cargo build --workspace --all-targets)`,
-  );
-  assert.ok(fs.existsSync(chromiumPath), `${chromiumPath} is missing: apt-get install chromium`);
-  fs.mkdirSync(screenshotDir, { recursive: true });
-
-  tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'boai-e2e-'));
-  logPath = path.join(tmpDir, 'boai-serve.log');
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-
-  // A hermetic environment: no BOAI_* setting from the caller leaks in, and in
-  // particular BOAI_DEMO_PASSWORD is unset so the demo password is the default.
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) {
-    if (key.startsWith('BOAI_')) delete env[key];
-  }
-  // A smaller demo year than `serve --demo`'s default, so start-up stays quick.
-  env.BOAI_DEMO_GIFTS = process.env.BOAI_E2E_DEMO_GIFTS ?? '400';
-
-  const log = fs.openSync(logPath, 'a');
-  server = spawn(
-    binary,
-    [
-      'serve',
-      '--demo',
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--data-dir',
-      tmpDir,
-      '--database-url',
-      `sqlite://${tmpDir}/boai.db`,
-    ],
-    { cwd: tmpDir, env, stdio: ['ignore', log, log] },
-  );
-  fs.closeSync(log);
-  serverExit = new Promise((resolve) => {
-    server.on('exit', (code, signal) => resolve({ code, signal }));
-  });
-  await new Promise((resolve, reject) => {
-    server.once('spawn', resolve);
-    server.once('error', reject);
-  });
-
-  await waitForHealthy();
-
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: chromiumArgs,
-    timeout: 60_000,
-  });
-});
-
-after(async () => {
-  for (const { context } of loggedIn.values()) {
-    await context.close().catch(() => {});
-  }
-  if (browser) await browser.close().catch(() => {});
-
-  let shutdown = null;
-  if (server && server.exitCode === null && server.signalCode === null) {
-    const started = Date.now();
-    server.kill('SIGTERM');
-    let timer;
-    const result = await Promise.race([
-      serverExit,
-      new Promise((resolve) => {
-        timer = setTimeout(() => resolve(null), SHUTDOWN_TIMEOUT_MS);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (result === null) {
-      server.kill('SIGKILL');
-      await serverExit;
-      shutdown = `boai serve did not exit within ${SHUTDOWN_TIMEOUT_MS / 1000} s of SIGTERM`;
-    } else if (result.code !== 0 && result.signal === null) {
-      shutdown = `boai serve exited with code ${result.code} after SIGTERM`;
-    } else {
-      console.log(`# boai serve stopped ${Date.now() - started} ms after SIGTERM (code ${result.code}, signal ${result.signal})`);
-    }
-  }
-
-  // Keep the server's log beside the screenshots (both git-ignored).
-  if (logPath && fs.existsSync(logPath)) {
-    fs.copyFileSync(logPath, path.join(screenshotDir, 'boai-serve.log'));
-  }
-  if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
-
-  if (shutdown) assert.fail(`${shutdown}; last log lines:\n${logTail()}`);
-});
+useServer({ name: 'login' });
 
 for (const vp of viewports) {
   test(`${vp.name}: GET / is the public home page with security headers`, { timeout: 60_000 }, async () => {
     const context = await newContext(vp);
     try {
       const page = await context.newPage();
-      const res = await page.goto(`${baseUrl}/`);
+      const res = await page.goto(`${h.baseUrl}/`);
       assert.ok(res, 'no response for GET /');
       assert.equal(res.status(), 200, `GET / answered ${res.status()}`);
       const headers = await res.allHeaders();
@@ -258,7 +35,7 @@ for (const vp of viewports) {
   test(`${vp.name}: ${DEMO_USER} signs in and lands on /dashboard`, { timeout: 60_000 }, async () => {
     const context = await newContext(vp);
     const page = await context.newPage();
-    loggedIn.set(vp.name, { context, page });
+    h.loggedIn.set(vp.name, { context, page });
     const landed = page.waitForURL((url) => url.pathname.endsWith('/dashboard'), { timeout: STEP_TIMEOUT_MS });
     await submitLogin(page, DEMO_USER, DEMO_PASSWORD);
     try {
@@ -270,10 +47,10 @@ for (const vp of viewports) {
   });
 
   test(`${vp.name}: /orgs shows only ${DEMO_USER}'s district subtree`, { timeout: 60_000 }, async () => {
-    const session = loggedIn.get(vp.name);
+    const session = h.loggedIn.get(vp.name);
     assert.ok(session, 'not signed in (the sign-in test did not run)');
     const { page } = session;
-    const res = await page.goto(`${baseUrl}/orgs`);
+    const res = await page.goto(`${h.baseUrl}/orgs`);
     assert.equal(res?.status(), 200, `GET /orgs answered ${res?.status()}: ${await describePage(page)}`);
 
     const tree = page.locator('.org-tree').first();
@@ -328,7 +105,7 @@ for (const vp of viewports) {
       const landed = page.waitForURL((url) => url.pathname.endsWith('/dashboard'), { timeout: STEP_TIMEOUT_MS });
       await submitLogin(page, 'caiwu', DEMO_PASSWORD);
       await landed;
-      await page.goto(`${baseUrl}/fundraising/new`);
+      await page.goto(`${h.baseUrl}/fundraising/new`);
       await page.selectOption('#project_id', { label: '白内障复明工程' });
       await page.selectOption('#channel', 'cash');
       await page.fill('#amount_yuan', '1234.56');
@@ -352,7 +129,7 @@ for (const vp of viewports) {
       }
       await page.screenshot({ path: path.join(screenshotDir, `gift-${vp.name}.png`), fullPage: true });
       const href = await page.getAttribute('a[href$="certificate.pdf"]', 'href');
-      const pdf = await context.request.get(`${baseUrl}${href}`);
+      const pdf = await context.request.get(`${h.baseUrl}${href}`);
       assert.equal(pdf.status(), 200, `certificate answered ${pdf.status()}`);
       assert.equal(pdf.headers()['content-type'], 'application/pdf');
       const bytes = await pdf.body();
@@ -362,16 +139,16 @@ for (const vp of viewports) {
     }
   });
 
-  test(`${vp.name}: find my gift checks its ledger proof in the browser`, { timeout: 90_000 }, async () => {
+  test(`${vp.name}: find my gift checks its ledger proof in the h.browser`, { timeout: 90_000 }, async () => {
     // A demo certificate and its donor's name, read through the staff API.
-    const tokenRes = await fetch(`${baseUrl}/api/v1/auth/token`, {
+    const tokenRes = await fetch(`${h.baseUrl}/api/v1/auth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username: 'caiwu', password: DEMO_PASSWORD }),
     });
     assert.equal(tokenRes.status, 200, `token answered ${tokenRes.status}`);
     const { token } = await tokenRes.json();
-    const listRes = await fetch(`${baseUrl}/api/v1/donations?per_page=50`, {
+    const listRes = await fetch(`${h.baseUrl}/api/v1/donations?per_page=50`, {
       headers: { authorization: `Bearer ${token}` },
     });
     const list = await listRes.json();
@@ -381,7 +158,7 @@ for (const vp of viewports) {
     const context = await newContext(vp);
     try {
       const page = await context.newPage();
-      await page.goto(`${baseUrl}/transparency/find`);
+      await page.goto(`${h.baseUrl}/transparency/find`);
       await page.fill('#cert', gift.certificate_no);
       await page.fill('#name', gift.donor_name);
       const shown = page.waitForURL((url) => url.pathname.endsWith('/transparency/find'), { timeout: STEP_TIMEOUT_MS });
@@ -397,11 +174,11 @@ for (const vp of viewports) {
         );
       } catch {
         const steps = (await page.locator('#ledger-proof').textContent().catch(() => '')) ?? '';
-        assert.fail(`the browser did not verify the proof: ${steps.replace(/\s+/g, ' ').slice(0, 600)}`);
+        assert.fail(`the h.browser did not verify the proof: ${steps.replace(/\s+/g, ' ').slice(0, 600)}`);
       }
       const steps = await page.locator('#ledger-proof-steps li.ok').count();
-      assert.ok(steps >= 4, `only ${steps} checks passed in the browser`);
-      assert.equal(await page.locator('#ledger-proof-steps li.bad').count(), 0, 'a check failed in the browser');
+      assert.ok(steps >= 4, `only ${steps} checks passed in the h.browser`);
+      assert.equal(await page.locator('#ledger-proof-steps li.bad').count(), 0, 'a check failed in the h.browser');
       if (vp.name === 'phone') {
         const { scrollWidth, innerWidth } = await page.evaluate(() => ({
           scrollWidth: document.documentElement.scrollWidth,
@@ -412,7 +189,7 @@ for (const vp of viewports) {
       await page.screenshot({ path: path.join(screenshotDir, `find-${vp.name}.png`), fullPage: true });
 
       // The portal: every project reconciles (no ✗), on any screen.
-      const res = await page.goto(`${baseUrl}/transparency`);
+      const res = await page.goto(`${h.baseUrl}/transparency`);
       assert.equal(res?.status(), 200, `GET /transparency answered ${res?.status()}`);
       const body = (await page.textContent('main')) ?? '';
       assert.ok(!body.includes('✗'), 'the portal shows a ✗');
