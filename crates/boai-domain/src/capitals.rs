@@ -131,7 +131,6 @@ fn push_group(out: &mut String, n: u128) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

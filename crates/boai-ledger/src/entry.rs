@@ -175,7 +175,6 @@ pub fn commitment(certificate_no: &str, donor_name: &str, salt: &str) -> String 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -139,7 +139,6 @@ impl VerifierKey {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::tree::leaf_hash;

@@ -181,7 +181,6 @@ pub fn decode_bundle(bundle: &[u8]) -> Result<Vec<Vec<u8>>, LedgerError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

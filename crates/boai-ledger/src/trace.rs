@@ -320,7 +320,6 @@ pub fn trace_gift(entries: &[LedgerEntry], gift_index: u64) -> Result<GiftTrace,
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::entry::ENTRY_VERSION;

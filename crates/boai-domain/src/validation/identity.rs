@@ -310,7 +310,6 @@ impl FromStr for Phone {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use chrono::Datelike;

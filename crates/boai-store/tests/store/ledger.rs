@@ -3,8 +3,6 @@
 //! (edited amounts, deleted rows, reordered entries, a rolled-back database)
 //! — on the backend the testkit picks.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use boai_domain::fundraising::{Channel, DonationForCreate};
 use boai_domain::money::Fen;
 use boai_ledger::tree::{check_consistency, check_inclusion, left_siblings};

@@ -936,7 +936,6 @@ fn star(cx: f32, cy: f32, r: f32) -> Option<krilla::geom::Path> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use std::process::Command;

@@ -306,7 +306,6 @@ fn percent_encode_attr(s: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use calamine::{open_workbook_from_rs, Data, DataType, Reader, Xlsx};

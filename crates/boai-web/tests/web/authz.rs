@@ -158,7 +158,7 @@ async fn org_tree(app: &TestApp, token: &str) -> anyhow::Result<Tree> {
         let body = get_json(&c, app.url(&format!("/api/v1/orgs?per_page=100&page={page}")), token).await?;
         let items = body["items"].as_array().cloned().unwrap_or_default();
         for o in &items {
-            let id: uuid::Uuid = o["id"].as_str().unwrap_or_default().parse()?;
+            let id: uuid::Uuid = o["id"].as_str().unwrap().parse()?;
             let parent = o["parent_id"].as_str().and_then(|p| p.parse().ok());
             map.insert(id, parent);
         }
@@ -295,7 +295,7 @@ impl Samples {
             .collect();
         by_kind.insert("programme", programmes);
         let disclosures = get_json(&app.client(), app.url("/api/v1/transparency/disclosures"), shi).await?;
-        let first = disclosures["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+        let first = disclosures["items"][0]["id"].as_str().unwrap().to_owned();
         by_kind.insert("disclosure", vec![sample(first, Owner::Everyone)]);
         let checklist = get_json(&app.client(), app.url("/api/v1/network/checklist"), shi).await?;
         let code = checklist["items"][0]["code"].as_str().unwrap_or("C1").to_owned();
@@ -627,7 +627,7 @@ async fn every_route_every_role_every_scope() -> anyhow::Result<()> {
             .await?
             .json()
             .await?;
-        spares.insert(name, spare["id"].as_str().unwrap_or_default().to_owned());
+        spares.insert(name, spare["id"].as_str().unwrap().to_owned());
         callers.push(Caller {
             name,
             role: Some(role),

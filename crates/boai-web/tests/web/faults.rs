@@ -103,7 +103,7 @@ async fn assert_whole(
             .await?;
         assert_eq!(gift["amount_fen"].as_i64(), Some(*fen));
     }
-    let total = list["total"].as_u64().unwrap_or_default();
+    let total = list["total"].as_u64().unwrap();
     let acked = gifts_before + acknowledged.len() as u64;
     assert!(
         (acked..=acked + unknown).contains(&total),
@@ -167,7 +167,7 @@ async fn a_lost_database_answers_503_then_recovers() -> anyhow::Result<()> {
                     match res.status() {
                         StatusCode::CREATED => {
                             let gift: Value = res.json().await?;
-                            let id = gift["id"].as_str().unwrap_or_default().to_owned();
+                            let id = gift["id"].as_str().unwrap().to_owned();
                             acknowledged.lock().map_err(|e| anyhow::anyhow!("{e}"))?.push((id, fen));
                         }
                         StatusCode::SERVICE_UNAVAILABLE => {
@@ -246,7 +246,7 @@ async fn a_lost_database_answers_503_then_recovers() -> anyhow::Result<()> {
         acknowledged
             .lock()
             .map_err(|e| anyhow::anyhow!("{e}"))?
-            .push((gift["id"].as_str().unwrap_or_default().to_owned(), fen));
+            .push((gift["id"].as_str().unwrap().to_owned(), fen));
     }
     let acknowledged = acknowledged.lock().map_err(|e| anyhow::anyhow!("{e}"))?.clone();
     let ids: HashSet<_> = acknowledged.iter().map(|(id, _)| id.clone()).collect();
@@ -333,7 +333,7 @@ async fn a_full_disk_refuses_writes_and_keeps_reads() -> anyhow::Result<()> {
         match res.status() {
             StatusCode::CREATED => {
                 let gift: Value = res.json().await?;
-                acknowledged.push((gift["id"].as_str().unwrap_or_default().to_owned(), fen));
+                acknowledged.push((gift["id"].as_str().unwrap().to_owned(), fen));
             }
             StatusCode::INSUFFICIENT_STORAGE => {
                 assert_refusal(res, StatusCode::INSUFFICIENT_STORAGE, "insufficient-storage").await?;
@@ -360,7 +360,7 @@ async fn a_full_disk_refuses_writes_and_keeps_reads() -> anyhow::Result<()> {
     let res = post_gift(&app.client(), &app.base, &token, &project, 99_999).await?;
     assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await?);
     let gift: Value = res.json().await?;
-    acknowledged.push((gift["id"].as_str().unwrap_or_default().to_owned(), 99_999));
+    acknowledged.push((gift["id"].as_str().unwrap().to_owned(), 99_999));
     eprintln!("{} gifts fitted before the disk was full", acknowledged.len() - 1);
     assert_whole(&app, &token, before, &acknowledged, 0).await?;
     drop(app);

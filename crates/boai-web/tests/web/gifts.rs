@@ -61,7 +61,7 @@ async fn staff_record_a_gift_exactly_as_the_contract_says() -> anyhow::Result<()
     assert!(gift["certificate_no"].as_str().is_some_and(|n| n.starts_with("JN-")));
     assert!(gift.get("ledger_index").is_some());
     assert_eq!(gift["amount_fen"], 123456);
-    let id = gift["id"].as_str().unwrap_or_default();
+    let id = gift["id"].as_str().unwrap();
     let again: Value = c
         .get(app.url(&format!("/api/v1/donations/{id}")))
         .bearer_auth(&token)
@@ -103,7 +103,7 @@ async fn staff_record_a_gift_exactly_as_the_contract_says() -> anyhow::Result<()
         .await?
         .json()
         .await?;
-    assert!(p["raised_fen"].as_i64().unwrap_or_default() >= 123456 + 10000 + 500000);
+    assert!(p["raised_fen"].as_i64().unwrap() >= 123456 + 10000 + 500000);
     let tb: Value = c
         .get(app.url("/api/v1/funds/trial-balance"))
         .bearer_auth(&token)
@@ -406,7 +406,7 @@ async fn refunds_reverse_and_never_exceed_the_gift() -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
-    let id = gift["id"].as_str().unwrap_or_default();
+    let id = gift["id"].as_str().unwrap();
     let refund = |fen: i64| {
         c.post(app.url(&format!("/api/v1/donations/{id}/refunds")))
             .bearer_auth(&token)
@@ -442,7 +442,7 @@ async fn certificate_pdf_and_its_public_check() -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
-    let id = gift["id"].as_str().unwrap_or_default();
+    let id = gift["id"].as_str().unwrap();
     let res = c
         .get(app.url(&format!("/api/v1/donations/{id}/certificate.pdf")))
         .bearer_auth(&token)
@@ -468,7 +468,7 @@ async fn certificate_pdf_and_its_public_check() -> anyhow::Result<()> {
     let claim = boai_web::fundraising_claim_url(
         &app.state,
         &app.store
-            .certificate_lookup(gift["certificate_no"].as_str().unwrap_or_default())
+            .certificate_lookup(gift["certificate_no"].as_str().unwrap())
             .await?
             .ok_or_else(|| anyhow::anyhow!("gift"))?,
     );
@@ -480,7 +480,7 @@ async fn certificate_pdf_and_its_public_check() -> anyhow::Result<()> {
     assert!(page.contains("不是有效证书") && !page.contains("真实有效"));
     let guessed = format!(
         "/certificates/verify?no={}&amount=123456&date=2026-01-01&name=x&sig=AAAA",
-        gift["certificate_no"].as_str().unwrap_or_default()
+        gift["certificate_no"].as_str().unwrap()
     );
     assert!(c
         .get(app.url(&guessed))
@@ -613,7 +613,7 @@ async fn transfers_management_costs_and_corrections() -> anyhow::Result<()> {
     .await?
     .json()
     .await?;
-    let id = paid["id"].as_str().unwrap_or_default().to_owned();
+    let id = paid["id"].as_str().unwrap().to_owned();
     let reverse = |fen: i64| {
         c.post(app.url(&format!("/api/v1/funds/entries/{id}/reversals")))
             .bearer_auth(&token)

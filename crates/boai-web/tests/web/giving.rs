@@ -165,7 +165,7 @@ async fn online_gift_end_to_end_through_the_sandbox() -> anyhow::Result<()> {
     assert_eq!(o["status"], "pending");
     assert_eq!(o["amount_fen"], 8850);
     assert_eq!(o["currency"], "CNY");
-    let no = o["out_trade_no"].as_str().unwrap_or_default().to_owned();
+    let no = o["out_trade_no"].as_str().unwrap().to_owned();
     assert_eq!(o["pay_url"], format!("/sandbox/pay/{no}"));
     // Before paying: 确认中, and nothing written to the books.
     let page = app.client().get(app.url(&format!("/give/orders/{no}"))).send().await?;
@@ -200,17 +200,14 @@ async fn online_gift_end_to_end_through_the_sandbox() -> anyhow::Result<()> {
     let status = order_status(&app, &no).await?;
     assert_eq!(status["status"], "paid");
     let gift = &status["gift"];
-    let cert = gift["certificate_no"].as_str().unwrap_or_default().to_owned();
+    let cert = gift["certificate_no"].as_str().unwrap().to_owned();
     assert!(cert.starts_with("JN-"), "{status}");
     assert_eq!(gift["ledger_index"].as_i64(), Some(after.ledger - 1));
     // Staff see it as an online gift, journalled.
     let token = app.token("caiwu").await?;
     let staff: Value = app
         .client()
-        .get(app.url(&format!(
-            "/api/v1/donations/{}",
-            gift["id"].as_str().unwrap_or_default()
-        )))
+        .get(app.url(&format!("/api/v1/donations/{}", gift["id"].as_str().unwrap())))
         .bearer_auth(&token)
         .send()
         .await?
@@ -287,7 +284,7 @@ async fn online_gift_end_to_end_through_the_sandbox() -> anyhow::Result<()> {
 async fn bad_notifications_change_nothing_and_are_recorded() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let o = order(&app, json!({"amount": "200", "donor_kind": "anonymous"})).await?;
-    let no = o["out_trade_no"].as_str().unwrap_or_default().to_owned();
+    let no = o["out_trade_no"].as_str().unwrap().to_owned();
     let before = counts(&app).await?;
     let good = SandboxProvider::payment_body("N-1", &no, "T-1", 20_000, "CNY");
 
@@ -410,15 +407,15 @@ async fn unpaid_orders_expire() -> anyhow::Result<()> {
         let url = app.url("/api/v1/giving/orders?status=expired");
         async move {
             let list: Value = c.get(url).bearer_auth(token).send().await?.json().await?;
-            anyhow::Ok(list["total"].as_u64().unwrap_or_default())
+            anyhow::Ok(list["total"].as_u64().unwrap())
         }
     };
     let demo_expired = expired_count(token.clone()).await?;
     let first = order(&app, json!({"amount": "10", "donor_kind": "anonymous"})).await?;
     let second = order(&app, json!({"amount": "20", "donor_kind": "anonymous"})).await?;
     let (a, b) = (
-        first["out_trade_no"].as_str().unwrap_or_default().to_owned(),
-        second["out_trade_no"].as_str().unwrap_or_default().to_owned(),
+        first["out_trade_no"].as_str().unwrap().to_owned(),
+        second["out_trade_no"].as_str().unwrap().to_owned(),
     );
     let before = counts(&app).await?;
     app.clock.advance(chrono::Duration::minutes(29));
@@ -455,7 +452,7 @@ async fn refunds_go_through_the_provider_and_never_exceed_the_gift() -> anyhow::
                "credit_code": "91350100M000100Y43"}),
     )
     .await?;
-    let no = o["out_trade_no"].as_str().unwrap_or_default().to_owned();
+    let no = o["out_trade_no"].as_str().unwrap().to_owned();
     assert_eq!(pay(&app, &no).await?.status(), StatusCode::SEE_OTHER);
     let paid = counts(&app).await?;
     let token = app.token("caiwu").await?;
@@ -590,7 +587,7 @@ async fn major_donors_levels_visits_and_yearly_statement() -> anyhow::Result<()>
             .await?;
         assert_eq!(res.status(), StatusCode::CREATED);
         let g: Value = res.json().await?;
-        certs.push(g["certificate_no"].as_str().unwrap_or_default().to_owned());
+        certs.push(g["certificate_no"].as_str().unwrap().to_owned());
     }
     let list: Value = app
         .client()
@@ -607,7 +604,7 @@ async fn major_donors_levels_visits_and_yearly_statement() -> anyhow::Result<()>
     assert_eq!(entry["total_fen"], 1_100_000);
     assert_eq!(entry["gifts"], 2);
     assert_eq!(entry["level"], "爱心捐赠人");
-    let id = entry["donor_id"].as_str().unwrap_or_default().to_owned();
+    let id = entry["donor_id"].as_str().unwrap().to_owned();
     let detail: Value = app
         .client()
         .get(app.url(&format!("/api/v1/giving/donors/{id}")))
@@ -740,7 +737,7 @@ async fn fundraising_dashboard_adds_up() -> anyhow::Result<()> {
         .as_array()
         .map(|a| {
             a.iter()
-                .filter(|c| ["online", "wechat", "alipay"].contains(&c["channel"].as_str().unwrap_or_default()))
+                .filter(|c| ["online", "wechat", "alipay"].contains(&c["channel"].as_str().unwrap()))
                 .filter_map(|c| c["amount_fen"].as_i64())
                 .sum()
         })
@@ -782,7 +779,7 @@ async fn fundraising_dashboard_adds_up() -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
-    let demo_online = online["total"].as_u64().unwrap_or_default().min(3);
+    let demo_online = online["total"].as_u64().unwrap().min(3);
     assert_eq!(
         (paid["total"].as_u64(), expired["total"].as_u64()),
         (Some(demo_online), Some(2))

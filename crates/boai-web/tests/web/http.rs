@@ -280,7 +280,7 @@ async fn tokens_are_listed_read_only_and_revocable() -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
-    let read_token = read["token"].as_str().unwrap_or_default().to_owned();
+    let read_token = read["token"].as_str().unwrap().to_owned();
     assert_eq!(
         c.get(app.url("/api/v1/orgs"))
             .bearer_auth(&read_token)
@@ -306,7 +306,7 @@ async fn tokens_are_listed_read_only_and_revocable() -> anyhow::Result<()> {
         .await?;
     assert_eq!(list["total"], 2);
     assert!(!list.to_string().contains(&read_token), "secrets are never listed");
-    let id = read["id"].as_str().unwrap_or_default();
+    let id = read["id"].as_str().unwrap();
     let res = c
         .delete(app.url(&format!("/api/v1/auth/tokens/{id}")))
         .bearer_auth(&write)
@@ -340,7 +340,7 @@ async fn login_page_sets_a_safe_rotated_session_cookie() -> anyhow::Result<()> {
     assert_eq!(page.headers()["x-content-type-options"], "nosniff");
     assert!(page.headers().contains_key("content-security-policy"));
     let html = page.text().await?;
-    let csrf = hidden_field(&html, "csrf").unwrap_or_default();
+    let csrf = hidden_field(&html, "csrf").unwrap();
     // A forged CSRF token: refused, no session.
     let res = c
         .post(app.url("/login"))
@@ -360,7 +360,7 @@ async fn login_page_sets_a_safe_rotated_session_cookie() -> anyhow::Result<()> {
         .await?;
     assert!(res.text().await?.contains("form-error"));
     let page = c.get(app.url("/login")).send().await?.text().await?;
-    let csrf = hidden_field(&page, "csrf").unwrap_or_default();
+    let csrf = hidden_field(&page, "csrf").unwrap();
     let res = c
         .post(app.url("/login"))
         .header(

@@ -65,7 +65,7 @@ async fn dues_figures_equal_direct_counts() -> anyhow::Result<()> {
     let c = app.client();
     let (status, dues) = get_json(&c, app.url("/api/v1/members/dues"), &token).await?;
     assert_eq!(status, StatusCode::OK, "{dues}");
-    let y = dues["year"].as_i64().unwrap_or_default();
+    let y = dues["year"].as_i64().unwrap();
     assert!(y >= 2025);
     let collected = count(
         &app,
@@ -196,7 +196,7 @@ async fn lixia_sees_only_her_members() -> anyhow::Result<()> {
         &shi,
     )
     .await?;
-    let other = others["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let other = others["items"][0]["id"].as_str().unwrap().to_owned();
     assert!(!other.is_empty());
     let (status, _) = get_json(&c, app.url(&format!("/api/v1/members/{other}")), &token).await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -249,7 +249,7 @@ async fn id_numbers_never_leave_in_full() -> anyhow::Result<()> {
         .await?;
     assert_eq!(res.status(), StatusCode::CREATED);
     let created: Value = res.json().await?;
-    let member = created["id"].as_str().unwrap_or_default().to_owned();
+    let member = created["id"].as_str().unwrap().to_owned();
     assert_eq!(
         created["id_card_masked"],
         format!("{}***********{}", &id[..3], &id[14..])
@@ -318,12 +318,12 @@ async fn a_receipt_number_is_used_once_and_a_refusal_changes_nothing() -> anyhow
     let first = &arrears["items"][0];
     let second = &arrears["items"][1];
     let (a, a_year) = (
-        first["id"].as_str().unwrap_or_default().to_owned(),
-        first["arrears_years"][0].as_i64().unwrap_or_default(),
+        first["id"].as_str().unwrap().to_owned(),
+        first["arrears_years"][0].as_i64().unwrap(),
     );
     let (b, b_year) = (
-        second["id"].as_str().unwrap_or_default().to_owned(),
-        second["arrears_years"][0].as_i64().unwrap_or_default(),
+        second["id"].as_str().unwrap().to_owned(),
+        second["arrears_years"][0].as_i64().unwrap(),
     );
     let res = c
         .post(app.url(&format!("/api/v1/members/{a}/payments")))
@@ -410,7 +410,7 @@ async fn reminders_and_lapsing_are_idempotent() -> anyhow::Result<()> {
     let token = app.token("lixia").await?;
     let c = app.client();
     let (_, arrears) = get_json(&c, app.url("/api/v1/members/arrears?per_page=1"), &token).await?;
-    let in_arrears = arrears["total"].as_i64().unwrap_or_default();
+    let in_arrears = arrears["total"].as_i64().unwrap();
     assert!(in_arrears > 0);
     let res = c
         .post(app.url("/api/v1/members/reminders"))
@@ -442,7 +442,7 @@ async fn reminders_and_lapsing_are_idempotent() -> anyhow::Result<()> {
     let lapsed_before = count(&app, "SELECT COUNT(*) FROM members WHERE status = 'lapsed'").await?;
     assert!(lapsed_before > 0);
     let (_, dues) = get_json(&c, app.url("/api/v1/members/dues"), &token).await?;
-    let y = dues["year"].as_i64().unwrap_or_default();
+    let y = dues["year"].as_i64().unwrap();
     // A member who joined two years ago and never paid lapses, once.
     let res = c
         .post(app.url("/api/v1/members"))
@@ -454,7 +454,7 @@ async fn reminders_and_lapsing_are_idempotent() -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::CREATED);
-    let member = res.json::<Value>().await?["id"].as_str().unwrap_or_default().to_owned();
+    let member = res.json::<Value>().await?["id"].as_str().unwrap().to_owned();
     let lapsed: Value = c
         .post(app.url("/api/v1/members/lapse"))
         .bearer_auth(&token)
@@ -590,7 +590,7 @@ async fn member_imports_report_row_by_row_in_both_modes() -> anyhow::Result<()> 
     assert!(!unmappable && std::str::from_utf8(&gbk).is_err());
     let (page, _) = app.sign_in("lixia").await?;
     let form = page.get(app.url("/members/import")).send().await?.text().await?;
-    let csrf = hidden_field(&form, "csrf").unwrap_or_default();
+    let csrf = hidden_field(&form, "csrf").unwrap();
     let boundary = "----BoaiMembersBoundary";
     let mut body = Vec::new();
     for (name, value) in [("csrf", csrf.as_str()), ("mode", "valid_rows")] {

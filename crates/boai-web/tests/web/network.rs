@@ -84,7 +84,7 @@ async fn lixia_sees_exactly_the_units_of_her_district() -> anyhow::Result<()> {
         assert_eq!(body["total"], 186);
         for u in body["items"].as_array().into_iter().flatten() {
             assert_eq!(u["branch_name"], "历下区红十字会");
-            seen.push(u["code"].as_str().unwrap_or_default().to_owned());
+            seen.push(u["code"].as_str().unwrap().to_owned());
         }
     }
     assert_eq!(seen.len(), 186);
@@ -375,7 +375,7 @@ async fn xlsx_import_reports_row_by_row_in_both_modes() -> anyhow::Result<()> {
     assert_eq!(report["accepted"], 2);
     assert_eq!(unit_total(&app).await?, before + 2);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log").await?, audit_before + 2);
-    let code = report["rows"][0]["code"].as_str().unwrap_or_default().to_owned();
+    let code = report["rows"][0]["code"].as_str().unwrap().to_owned();
     assert!(code.starts_with("JN-LX-"), "{code}");
     let (_, list) = get_json(&c, app.url(&format!("/api/v1/network/units?q={good1}")), &token).await?;
     assert_eq!(list["total"], 1);
@@ -531,7 +531,7 @@ async fn exports_read_back_with_calamine() -> anyhow::Result<()> {
         .map(|r| r.iter().map(|c| c.to_string()).collect())
         .collect();
     assert_eq!(rows[0][0], "代码");
-    assert_eq!(rows.len() as u64 - 1, short["total"].as_u64().unwrap_or_default());
+    assert_eq!(rows.len() as u64 - 1, short["total"].as_u64().unwrap());
     assert!(
         rows[1..].iter().all(|r| r[1].starts_with("历下区") && !r[7].is_empty()),
         "every row names what it lacks"
@@ -575,7 +575,7 @@ async fn particulars_and_status_are_edited_within_scope() -> anyhow::Result<()> 
     let c = app.client();
     let unit = org_id("JN-LX-004");
     let (_, report) = get_json(&c, app.url("/api/v1/network/compliance"), &token).await?;
-    let active = report["total"]["active"].as_i64().unwrap_or_default();
+    let active = report["total"]["active"].as_i64().unwrap();
     let (_, before) = get_json(&c, app.url(&format!("/api/v1/network/units/{unit}")), &token).await?;
     let was_active = before["status"] == "active";
     let res = c
@@ -594,7 +594,7 @@ async fn particulars_and_status_are_edited_within_scope() -> anyhow::Result<()> 
     assert_eq!(body["credit_code"], credit(77));
     let (_, report) = get_json(&c, app.url("/api/v1/network/compliance"), &token).await?;
     assert_eq!(
-        report["total"]["active"].as_i64().unwrap_or_default(),
+        report["total"]["active"].as_i64().unwrap(),
         active - i64::from(was_active),
         "a suspended unit leaves the compliance count"
     );
@@ -689,7 +689,7 @@ async fn the_city_configures_the_checklist() -> anyhow::Result<()> {
         .map(|items| items.iter().filter(|i| i["active"] == true).cloned().collect())
         .unwrap_or_default();
     for (n, item) in active.iter().enumerate() {
-        let code = item["code"].as_str().unwrap_or_default();
+        let code = item["code"].as_str().unwrap();
         let (status, _) = put_item(&app, &admin, code, json!({"name_zh": item["name_zh"], "active": false})).await?;
         let expected = if n + 1 == active.len() {
             StatusCode::UNPROCESSABLE_ENTITY

@@ -125,7 +125,7 @@ async fn statements_match_gifts_and_leave_the_rest_visible() -> anyhow::Result<(
     let g3 = gift(&app, &token, &project, 88_813, "李四", d(5)).await?;
     // Same amount as g2 but far outside the date window: never proposed.
     gift(&app, &token, &project, 123_457, "远期", d(40)).await?;
-    let cert = |g: &Value| g["certificate_no"].as_str().unwrap_or_default().to_owned();
+    let cert = |g: &Value| g["certificate_no"].as_str().unwrap().to_owned();
 
     // The .xlsx, 借方/贷方 layout.
     let memo1 = format!("捐款 {}", cert(&g1));
@@ -201,7 +201,7 @@ async fn statements_match_gifts_and_leave_the_rest_visible() -> anyhow::Result<(
             .client()
             .post(app.url(&format!(
                 "/api/v1/giving/bank/lines/{}/accept",
-                l["id"].as_str().unwrap_or_default()
+                l["id"].as_str().unwrap()
             )))
             .bearer_auth(&token)
             .send()
@@ -220,7 +220,7 @@ async fn statements_match_gifts_and_leave_the_rest_visible() -> anyhow::Result<(
         .await?
         .json()
         .await?;
-    let x3 = x003["id"].as_str().unwrap_or_default();
+    let x3 = x003["id"].as_str().unwrap();
     let res = app
         .client()
         .post(app.url(&format!("/api/v1/giving/bank/lines/{x3}/gift")))
@@ -260,7 +260,7 @@ async fn statements_match_gifts_and_leave_the_rest_visible() -> anyhow::Result<(
         .client()
         .post(app.url(&format!(
             "/api/v1/giving/bank/lines/{}/gift",
-            y002["id"].as_str().unwrap_or_default()
+            y002["id"].as_str().unwrap()
         )))
         .bearer_auth(&token)
         .json(&json!({"project_id": project, "amount_fen": 1, "donor": null}))

@@ -199,7 +199,7 @@ async fn online_application_through_three_levels_is_paid_on_the_ledger_and_the_t
     let shi = app.token("shi").await?;
     let caiwu = app.token("caiwu").await?;
     let uremia = programme(&app, &shi, "尿毒症救助").await?;
-    let project_id = uremia["project_id"].as_str().unwrap_or_default().to_owned();
+    let project_id = uremia["project_id"].as_str().unwrap().to_owned();
     // A gift to the programme, so the fund holds enough and a gift's trace reaches the payment.
     let gift = app
         .client()
@@ -216,10 +216,7 @@ async fn online_application_through_three_levels_is_paid_on_the_ledger_and_the_t
     // The public form, on a phone: the cookie and the form's token.
     let phone = app.client();
     let form = phone
-        .get(app.url(&format!(
-            "/relief/apply?programme={}",
-            uremia["id"].as_str().unwrap_or_default()
-        )))
+        .get(app.url(&format!("/relief/apply?programme={}", uremia["id"].as_str().unwrap())))
         .send()
         .await?;
     assert_eq!(form.status(), StatusCode::OK);
@@ -229,7 +226,7 @@ async fn online_application_through_three_levels_is_paid_on_the_ledger_and_the_t
     let id = id_card(&born_years_ago(52), 1);
     let fields = [
         ("csrf", csrf.as_str()),
-        ("programme_id", uremia["id"].as_str().unwrap_or_default()),
+        ("programme_id", uremia["id"].as_str().unwrap()),
         ("applicant_name", "王建国"),
         ("id_card", id.as_str()),
         ("phone", "13700001111"),
@@ -305,7 +302,7 @@ async fn online_application_through_three_levels_is_paid_on_the_ledger_and_the_t
     assert!(!list.to_string().contains(&id), "no full ID number in the list");
     assert_eq!(case["id_card_masked"].as_str().map(|m| m.contains("****")), Some(true));
     assert_eq!(case["bank_account_masked"], "**** **** **** 8901");
-    let case_id = case["id"].as_str().unwrap_or_default().to_owned();
+    let case_id = case["id"].as_str().unwrap().to_owned();
     let detail = get_json(&app, &jiceng, &format!("/api/v1/relief/cases/{case_id}")).await?;
     assert_eq!(detail["attachments"].as_array().map(Vec::len), Some(3));
 
@@ -361,7 +358,7 @@ async fn online_application_through_three_levels_is_paid_on_the_ledger_and_the_t
     let index = paid["ledger_index"]
         .as_i64()
         .ok_or_else(|| anyhow::anyhow!("no ledger index"))?;
-    let pseudonym = paid["pseudonym"].as_str().unwrap_or_default().to_owned();
+    let pseudonym = paid["pseudonym"].as_str().unwrap().to_owned();
     assert_eq!(money_of(&app, &caiwu, &project_id).await?, money_before - 2_000_000);
 
     // The journal: the case page's entry.
@@ -381,12 +378,12 @@ async fn online_application_through_three_levels_is_paid_on_the_ledger_and_the_t
 
     // The public ledger: kind, amount, pseudonym, no name.
     let proof = get_json(&app, &shi, &format!("/api/v1/ledger/proofs/{index}")).await?;
-    let entry: Value = serde_json::from_str(proof["entry"].as_str().unwrap_or_default())?;
+    let entry: Value = serde_json::from_str(proof["entry"].as_str().unwrap())?;
     assert_eq!(entry["kind"], "disbursement");
     assert_eq!(entry["amount_fen"], 2_000_000);
     assert_eq!(entry["project_id"], project_id.as_str());
     assert_eq!(entry["recipient"], pseudonym.as_str());
-    assert!(!proof["entry"].as_str().unwrap_or_default().contains("王建国"));
+    assert!(!proof["entry"].as_str().unwrap().contains("王建国"));
 
     // The trace of a gift that paid for it reaches the case.
     let checkpoint = app.client().get(app.url("/ledger/checkpoint")).send().await?;
@@ -429,7 +426,7 @@ async fn online_application_through_three_levels_is_paid_on_the_ledger_and_the_t
         StatusCode::CONFLICT,
     )
     .await?;
-    assert!(again["detail"].as_str().unwrap_or_default().contains("已有最终决定"));
+    assert!(again["detail"].as_str().unwrap().contains("已有最终决定"));
     let status: Value = app
         .client()
         .post(app.url("/api/v1/relief/status"))
@@ -573,7 +570,7 @@ async fn reviews_refuse_wrong_level_scope_own_case_double_approval_and_late_acti
     .await?;
     assert_eq!(res.status(), StatusCode::CREATED);
     let own: Value = res.json().await?;
-    let own_id = own["id"].as_str().unwrap_or_default().to_owned();
+    let own_id = own["id"].as_str().unwrap().to_owned();
     let before = snapshot(&app, &shi).await?;
     let p = problem(
         decide(&app, &jiceng, &own_id, "approve", None).await?,
@@ -633,7 +630,7 @@ async fn reviews_refuse_wrong_level_scope_own_case_double_approval_and_late_acti
     )
     .await?;
     let case: Value = res.json().await?;
-    let case_id = case["id"].as_str().unwrap_or_default().to_owned();
+    let case_id = case["id"].as_str().unwrap().to_owned();
     assert_eq!(
         decide(&app, &jiceng, &case_id, "approve", None).await?.status(),
         StatusCode::OK
@@ -676,7 +673,7 @@ async fn reviews_refuse_wrong_level_scope_own_case_double_approval_and_late_acti
         StatusCode::CONFLICT,
     )
     .await?;
-    assert!(p["detail"].as_str().unwrap_or_default().contains("补充材料"));
+    assert!(p["detail"].as_str().unwrap().contains("补充材料"));
     let res = app
         .client()
         .post(app.url(&format!("/api/v1/relief/cases/{case_id}/resubmit")))
@@ -696,7 +693,7 @@ async fn reviews_refuse_wrong_level_scope_own_case_double_approval_and_late_acti
         StatusCode::CONFLICT,
     )
     .await?;
-    assert!(p["detail"].as_str().unwrap_or_default().contains("已有最终决定"));
+    assert!(p["detail"].as_str().unwrap().contains("已有最终决定"));
     let caiwu = app.token("caiwu").await?;
     let res = app
         .client()
@@ -726,7 +723,7 @@ async fn approved_case(app: &TestApp, programme: &Value, n: u32, amount_fen: i64
     .await?;
     anyhow::ensure!(res.status() == StatusCode::CREATED, "filing: {}", res.text().await?);
     let case: Value = res.json().await?;
-    let id = case["id"].as_str().unwrap_or_default().to_owned();
+    let id = case["id"].as_str().unwrap().to_owned();
     for user in ["jiceng", "lixia", "shi"] {
         let token = app.token(user).await?;
         let res: Value = decide(app, &token, &id, "approve", None).await?.json().await?;
@@ -749,8 +746,8 @@ async fn payment_never_exceeds_the_fund_or_the_budget() -> anyhow::Result<()> {
     let shi = app.token("shi").await?;
     let caiwu = app.token("caiwu").await?;
     let uremia = programme(&app, &shi, "尿毒症救助").await?;
-    let project_id = uremia["project_id"].as_str().unwrap_or_default().to_owned();
-    let pid = uremia["id"].as_str().unwrap_or_default().to_owned();
+    let project_id = uremia["project_id"].as_str().unwrap().to_owned();
+    let pid = uremia["id"].as_str().unwrap().to_owned();
     // Allow large grants, then ask for more than the fund holds.
     let money = money_of(&app, &caiwu, &project_id).await?;
     let mut settings = json!({
@@ -987,7 +984,7 @@ async fn the_rule_form_edits_rules_and_lists_are_scoped() -> anyhow::Result<()> 
     let app = TestApp::demo().await?;
     let shi = app.token("shi").await?;
     let angel = programme(&app, &shi, "红十字天使计划").await?;
-    let id = angel["id"].as_str().unwrap_or_default().to_owned();
+    let id = angel["id"].as_str().unwrap().to_owned();
     let (web, csrf) = app.sign_in("shi").await?;
     let page = web
         .get(app.url(&format!("/relief/programmes/{id}")))

@@ -51,7 +51,7 @@ fn session_cookie(res: &reqwest::Response) -> Option<String> {
 /// cookie's value.
 async fn page_sign_in(app: &TestApp, client: &reqwest::Client, username: &str) -> anyhow::Result<String> {
     let page = client.get(app.url("/login")).send().await?.text().await?;
-    let csrf = hidden_field(&page, "csrf").unwrap_or_default();
+    let csrf = hidden_field(&page, "csrf").unwrap();
     let res = client
         .post(app.url("/login"))
         .form(&[("username", username), ("password", PASSWORD), ("csrf", &csrf)])
@@ -177,7 +177,7 @@ async fn password_change_checks_the_rules_and_ends_sessions() -> anyhow::Result<
     let res = app
         .client()
         .post(app.url("/api/v1/me/password"))
-        .bearer_auth(read["token"].as_str().unwrap_or_default())
+        .bearer_auth(read["token"].as_str().unwrap())
         .json(&json!({"current_password": PASSWORD, "new_password": "Autumn-2026"}))
         .send()
         .await?;
@@ -204,7 +204,7 @@ async fn the_login_page_answers_423_to_a_locked_account_even_with_the_right_pass
         let app = &app;
         async move {
             let page = c.get(app.url("/login")).send().await?.text().await?;
-            let csrf = hidden_field(&page, "csrf").unwrap_or_default();
+            let csrf = hidden_field(&page, "csrf").unwrap();
             let res = c
                 .post(app.url("/login"))
                 .form(&[("username", "shi"), ("password", password), ("csrf", &csrf)])
@@ -342,7 +342,7 @@ async fn signing_in_rotates_the_session_id_and_logout_ends_it_on_the_server() ->
     assert_eq!(with_cookie(&app, &second).await?.status(), StatusCode::OK);
     // Logout: the cookie is cleared and, replayed, no longer works.
     let page = c.get(app.url("/account/tokens")).send().await?.text().await?;
-    let csrf = hidden_field(&page, "csrf").unwrap_or_default();
+    let csrf = hidden_field(&page, "csrf").unwrap();
     let res = c.post(app.url("/logout")).form(&[("csrf", &csrf)]).send().await?;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert!(
@@ -384,7 +384,7 @@ async fn html_carries_the_security_headers_and_hsts_only_over_https() -> anyhow:
     // The session cookie is Secure when served over HTTPS.
     let c = tls.client();
     let page = c.get(tls.url("/login")).send().await?.text().await?;
-    let csrf = hidden_field(&page, "csrf").unwrap_or_default();
+    let csrf = hidden_field(&page, "csrf").unwrap();
     let res = c
         .post(tls.url("/login"))
         .header("cookie", format!("boai_login_csrf={csrf}"))
@@ -416,7 +416,7 @@ async fn admin_actions_are_in_the_audit_trail() -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
-    let jiceng = users["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let jiceng = users["items"][0]["id"].as_str().unwrap().to_owned();
     // Role change: a bad role is 422 and changes nothing; a good one is audited.
     let res = c
         .put(app.url(&format!("/api/v1/users/{jiceng}/role")))
@@ -463,10 +463,7 @@ async fn admin_actions_are_in_the_audit_trail() -> anyhow::Result<()> {
         .json()
         .await?;
     let res = c
-        .put(app.url(&format!(
-            "/api/v1/users/{}/role",
-            me["user_id"].as_str().unwrap_or_default()
-        )))
+        .put(app.url(&format!("/api/v1/users/{}/role", me["user_id"].as_str().unwrap())))
         .bearer_auth(&admin)
         .json(&json!({"role": "finance"}))
         .send()
@@ -480,7 +477,7 @@ async fn admin_actions_are_in_the_audit_trail() -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
-    let spare_id = spare["id"].as_str().unwrap_or_default();
+    let spare_id = spare["id"].as_str().unwrap();
     let res = c
         .delete(app.url(&format!("/api/v1/auth/tokens/{spare_id}")))
         .bearer_auth(&admin)
@@ -489,7 +486,7 @@ async fn admin_actions_are_in_the_audit_trail() -> anyhow::Result<()> {
     assert_eq!(res.status(), StatusCode::OK);
     let res = c
         .get(app.url("/api/v1/me"))
-        .bearer_auth(spare["token"].as_str().unwrap_or_default())
+        .bearer_auth(spare["token"].as_str().unwrap())
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);

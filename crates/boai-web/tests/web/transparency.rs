@@ -102,7 +102,7 @@ async fn publish_with_a_file_through_the_api_and_download_it_unchanged() -> anyh
         .await?;
     assert_eq!(res.status(), StatusCode::CREATED);
     let created: Value = res.json().await?;
-    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(created["kind"], "progress_report");
     assert_eq!(created["kind_label"], "项目进展报告");
     assert_eq!(created["project_name"], "白内障复明工程");
@@ -143,7 +143,7 @@ async fn publish_with_a_file_through_the_api_and_download_it_unchanged() -> anyh
         .into_iter()
         .flatten()
         .all(|d| d["kind"] == "progress_report" && d["project_id"] == cataract.as_str()));
-    let url = created["file"]["url"].as_str().unwrap_or_default().to_owned();
+    let url = created["file"]["url"].as_str().unwrap().to_owned();
     assert_eq!(url, format!("/transparency/disclosures/{id}/file"));
     let page = public
         .get(app.url("/transparency/disclosures?kind=progress_report"))
@@ -418,7 +418,7 @@ async fn staff_publish_only_within_their_scope() -> anyhow::Result<()> {
         .await?;
     assert_eq!(res.status(), StatusCode::CREATED);
     let other_district: Value = res.json().await?;
-    let other_district = other_district["id"].as_str().unwrap_or_default().to_owned();
+    let other_district = other_district["id"].as_str().unwrap().to_owned();
     let lixia = app.token("lixia").await?;
     let city_project = project_id(&app, &lixia, "CATARACT").await?;
     let own = project_id(&app, &lixia, "LX-CARE").await?;
@@ -531,15 +531,12 @@ async fn deadlines_flag_the_overdue_demo_projects() -> anyhow::Result<()> {
         [boai_store::demo::LONG_OVERDUE, boai_store::demo::JUST_OVERDUE]
     );
     let long = by_code("EYECARE");
-    assert!(long["overdue_days"].as_i64().unwrap_or_default() > 90, "{long}");
+    assert!(long["overdue_days"].as_i64().unwrap() > 90, "{long}");
     let just = by_code("LX-CARE");
-    assert!(
-        (1..=20).contains(&just["overdue_days"].as_i64().unwrap_or_default()),
-        "{just}"
-    );
+    assert!((1..=20).contains(&just["overdue_days"].as_i64().unwrap()), "{just}");
     let cataract = by_code("CATARACT");
     assert_eq!(cataract["basis"], "ongoing");
-    assert!(cataract["days_left"].as_i64().unwrap_or_default() > 30, "{cataract}");
+    assert!(cataract["days_left"].as_i64().unwrap() > 30, "{cataract}");
     assert_eq!(by_code("WINTER2025")["basis"], "done");
     assert!(by_code("SCHOOLKIT").is_null(), "drafts owe nothing");
     assert!(by_code("GENERAL").is_null(), "the general fund is no project");
@@ -618,7 +615,7 @@ async fn the_demo_publishes_yearly_reports_with_real_pdfs() -> anyhow::Result<()
         if kind == "work_report" {
             continue;
         }
-        let url = d["file"]["url"].as_str().unwrap_or_default();
+        let url = d["file"]["url"].as_str().unwrap();
         let bytes = c.get(app.url(url)).send().await?.bytes().await?;
         assert!(bytes.starts_with(b"%PDF-1.4") && bytes.ends_with(b"%%EOF\n"));
         assert_eq!(d["file"]["size"], bytes.len());
@@ -630,7 +627,7 @@ async fn the_demo_publishes_yearly_reports_with_real_pdfs() -> anyhow::Result<()
         .await?
         .json()
         .await?;
-    assert!(announcements["total"].as_u64().unwrap_or_default() >= 11);
+    assert!(announcements["total"].as_u64().unwrap() >= 11);
     // The public page, in both languages, and the OpenAPI document.
     let html = c.get(app.url("/transparency/disclosures")).send().await?.text().await?;
     assert!(html.contains("信息公开") && html.contains("年度财务报告"));

@@ -77,10 +77,10 @@ async fn kill_under_load_loses_no_acknowledged_gift() -> anyhow::Result<()> {
                         Ok(r) if r.status().as_u16() == 201 => {
                             // Only a complete answer counts as acknowledged.
                             if let Ok(gift) = r.json::<serde_json::Value>().await {
-                                let id = gift["id"].as_str().unwrap_or_default().to_owned();
+                                let id = gift["id"].as_str().unwrap().to_owned();
                                 let index = gift["ledger_index"].as_u64().unwrap_or(u64::MAX);
                                 if let Ok(mut a) = acknowledged.lock() {
-                                    a.push((id, gift["amount_fen"].as_i64().unwrap_or_default(), index));
+                                    a.push((id, gift["amount_fen"].as_i64().unwrap(), index));
                                 }
                             }
                         }

@@ -167,7 +167,7 @@ async fn flows(
             .json()
             .await?;
         if o["status"] == "paid" {
-            break o["gift"]["certificate_no"].as_str().unwrap_or_default().to_owned();
+            break o["gift"]["certificate_no"].as_str().unwrap().to_owned();
         }
         anyhow::ensure!(Instant::now() < deadline, "order not paid: {o}");
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -250,7 +250,7 @@ async fn flows(
     let form = browser
         .get(format!(
             "{base}/relief/apply?programme={}",
-            uremia["id"].as_str().unwrap_or_default()
+            uremia["id"].as_str().unwrap()
         ))
         .send()
         .await?
@@ -259,7 +259,7 @@ async fn flows(
     let csrf = boai_testkit::hidden_field(&form, "csrf").context("no csrf on the apply form")?;
     let fields = [
         ("csrf", csrf.as_str()),
-        ("programme_id", uremia["id"].as_str().unwrap_or_default()),
+        ("programme_id", uremia["id"].as_str().unwrap()),
         ("applicant_name", "日志辛"),
         ("id_card", public_id.as_str()),
         ("phone", public_phone.as_str()),
@@ -345,7 +345,7 @@ async fn flows(
 
     // The public pages.
     let mut pages = Vec::new();
-    let cert = staff_gift["certificate_no"].as_str().unwrap_or_default();
+    let cert = staff_gift["certificate_no"].as_str().unwrap();
     let tail = &donor_phone[donor_phone.len() - 4..];
     for path in [
         "/".to_owned(),

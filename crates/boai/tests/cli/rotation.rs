@@ -51,8 +51,8 @@ async fn exported(client: &reqwest::Client, base: &str, token: &str, id: &str) -
     anyhow::ensure!(res.status().is_success(), "export: {}", res.status());
     let v: Value = res.json().await?;
     Ok((
-        v["donors"][0]["phone"].as_str().unwrap_or_default().to_owned(),
-        v["donors"][0]["id_card_no"].as_str().unwrap_or_default().to_owned(),
+        v["donors"][0]["phone"].as_str().unwrap().to_owned(),
+        v["donors"][0]["id_card_no"].as_str().unwrap().to_owned(),
     ))
 }
 

@@ -75,7 +75,7 @@ async fn verify_reports_forks_rollbacks_and_key_changes() -> anyhow::Result<()> 
             "rollback",
             {
                 let mut s = seen.clone();
-                s["size"] = serde_json::json!(seen["size"].as_u64().unwrap_or_default() + 100);
+                s["size"] = serde_json::json!(seen["size"].as_u64().unwrap() + 100);
                 s
             },
             "rollback",
