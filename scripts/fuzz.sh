@@ -3,13 +3,12 @@
 #
 # Targets live in fuzz/ (a Cargo workspace of its own; cargo-fuzz + libFuzzer).
 # On the stable toolchain, without sanitizers: docs/decisions/0007-fuzzing.md.
-#   1. installs cargo-fuzz from crates.io if missing (and a C++ compiler, which
-#      libfuzzer-sys needs to build libFuzzer);
+#   1. installs a C++ compiler if missing (libfuzzer-sys builds libFuzzer);
 #   2. writes the seed corpus from real formats (import templates, bank
 #      statements, notifications, ledger entries, tile paths) into fuzz/corpus/
 #      with `cargo run --example fuzz_seeds` (what the corpus grew to is kept);
-#   3. builds every target: `cargo fuzz build -O -a --sanitizer none` (release,
-#      debug assertions and overflow checks on);
+#   3. builds every target as `cargo fuzz build -O -a --sanitizer none` would
+#      (release, debug assertions and overflow checks on), with cargo itself;
 #   4. runs each for SECONDS_PER_TARGET (default 20) and prints executions per
 #      target. A crash fails the script; the input is in fuzz/artifacts/TARGET/
 #      (replay: fuzz/target/x86_64-unknown-linux-gnu/release/TARGET FILE).
@@ -46,21 +45,28 @@ if ! command -v c++ >/dev/null 2>&1; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q g++
 fi
-if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "fuzz: installing cargo-fuzz from crates.io"
-    cargo install cargo-fuzz --locked
-fi
-echo "fuzz: $(cargo fuzz --version), $(rustc --version)"
+echo "fuzz: $(rustc --version)"
 
 # --- seeds, build ------------------------------------------------------------
 cargo run --quiet --example fuzz_seeds -- fuzz/corpus
-# One fuzz build directory whatever CARGO_TARGET_DIR says for the main workspace.
-cargo fuzz build -O -a --sanitizer none --target-dir "$FUZZ_TARGET_DIR"
+# The build `cargo fuzz build -O -a --sanitizer none` makes, without having to
+# install cargo-fuzz on a fresh machine: libFuzzer's coverage instrumentation
+# (what cargo-fuzz passes for --sanitizer none), cfg(fuzzing), debug
+# assertions and overflow checks, release mode. --target keeps the flags off
+# build scripts and proc-macros. `cargo fuzz run TARGET` still works for
+# long runs by hand. One fuzz build directory whatever CARGO_TARGET_DIR says.
+FUZZ_FLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4"
+FUZZ_FLAGS+=" -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table"
+FUZZ_FLAGS+=" -Cllvm-args=-sanitizer-coverage-trace-compares -Cllvm-args=-sanitizer-coverage-stack-depth"
+FUZZ_FLAGS+=" -Cdebug-assertions -Coverflow-checks"
+RUSTFLAGS="$FUZZ_FLAGS" cargo build --manifest-path fuzz/Cargo.toml --release --bins \
+    --target "$TRIPLE" --target-dir "$FUZZ_TARGET_DIR"
 
 if [ "$#" -gt 0 ]; then
     TARGETS=("$@")
 else
-    mapfile -t TARGETS < <(cargo fuzz list)
+    # Every [[bin]] of fuzz/Cargo.toml (what `cargo fuzz list` prints).
+    mapfile -t TARGETS < <(awk '/^\[\[bin\]\]/ { b = 1 } b && /^name *=/ { gsub(/[" ]/, "", $0); sub(/^name=/, "", $0); print; b = 0 }' fuzz/Cargo.toml)
 fi
 
 # --- run ---------------------------------------------------------------------

@@ -12,6 +12,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
+pub mod api;
 pub mod template;
 
 /// The demo accounts' password in tests.

@@ -6,23 +6,6 @@ use boai_testkit::TestApp;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-async fn project_id(app: &TestApp, token: &str, code: &str) -> anyhow::Result<String> {
-    let list: Value = app
-        .client()
-        .get(app.url("/api/v1/projects?per_page=100"))
-        .bearer_auth(token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    list["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|p| p["code"] == code))
-        .and_then(|p| p["id"].as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("no project {code}"))
-}
-
 async fn gift_count(app: &TestApp, token: &str) -> anyhow::Result<u64> {
     let list: Value = app
         .client()
@@ -40,7 +23,7 @@ async fn staff_record_a_gift_exactly_as_the_contract_says() -> anyhow::Result<()
     let app = TestApp::demo().await?;
     let token = app.token("caiwu").await?;
     let c = app.client();
-    let project = project_id(&app, &token, "CATARACT").await?;
+    let project = app.project_id(&token, "CATARACT").await?;
     let res = c
         .post(app.url("/api/v1/donations"))
         .bearer_auth(&token)
@@ -121,9 +104,9 @@ async fn bad_gifts_are_refused_and_write_nothing() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let token = app.token("caiwu").await?;
     let c = app.client();
-    let open = project_id(&app, &token, "CATARACT").await?;
-    let closed = project_id(&app, &token, "WINTER2025").await?;
-    let draft = project_id(&app, &token, "SCHOOLKIT").await?;
+    let open = app.project_id(&token, "CATARACT").await?;
+    let closed = app.project_id(&token, "WINTER2025").await?;
+    let draft = app.project_id(&token, "SCHOOLKIT").await?;
     let before = gift_count(&app, &token).await?;
     let cases = [
         (
@@ -225,7 +208,7 @@ async fn donations_are_idempotent_per_key() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let token = app.token("shi").await?;
     let c = app.client();
-    let project = project_id(&app, &token, "ANGEL").await?;
+    let project = app.project_id(&token, "ANGEL").await?;
     let before = gift_count(&app, &token).await?;
     let body = json!({"project_id": project, "amount_fen": 8800, "channel": "cash"});
     let send = |b: &Value| {
@@ -256,7 +239,7 @@ async fn a_repeated_key_gets_the_first_answer_even_after_the_project_closed() ->
     let app = TestApp::demo().await?;
     let token = app.token("shi").await?;
     let c = app.client();
-    let project = project_id(&app, &token, "ANGEL").await?;
+    let project = app.project_id(&token, "ANGEL").await?;
     let before = gift_count(&app, &token).await?;
     let body = json!({"project_id": project, "amount_fen": 5200, "channel": "cash"});
     let send = |key: &'static str| {
@@ -318,7 +301,7 @@ async fn who_may_record_and_who_sees_what() -> anyhow::Result<()> {
     let c = app.client();
     let lixia = app.token("lixia").await?;
     let sup = app.token("supervisor").await?;
-    let project = project_id(&app, &lixia, "CATARACT").await?;
+    let project = app.project_id(&lixia, "CATARACT").await?;
     let body = json!({"project_id": project, "amount_fen": 100, "channel": "cash"});
     for token in [&lixia, &sup] {
         let res = c
@@ -397,7 +380,7 @@ async fn refunds_reverse_and_never_exceed_the_gift() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let token = app.token("caiwu").await?;
     let c = app.client();
-    let project = project_id(&app, &token, "HEART").await?;
+    let project = app.project_id(&token, "HEART").await?;
     let gift: Value = c
         .post(app.url("/api/v1/donations"))
         .bearer_auth(&token)
@@ -430,7 +413,7 @@ async fn certificate_pdf_and_its_public_check() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let token = app.token("caiwu").await?;
     let c = app.client();
-    let project = project_id(&app, &token, "CATARACT").await?;
+    let project = app.project_id(&token, "CATARACT").await?;
     let gift: Value = c
         .post(app.url("/api/v1/donations"))
         .bearer_auth(&token)
@@ -497,7 +480,7 @@ async fn pages_for_gifts_and_funds() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let (c, csrf) = app.sign_in("caiwu").await?;
     let token = app.token("caiwu").await?;
-    let project = project_id(&app, &token, "WARMTH").await?;
+    let project = app.project_id(&token, "WARMTH").await?;
     // A form error stays next to its field, and nothing is written.
     let before = gift_count(&app, &token).await?;
     let res = c
@@ -567,10 +550,10 @@ async fn transfers_management_costs_and_corrections() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let token = app.token("caiwu").await?;
     let c = app.client();
-    let general = project_id(&app, &token, "GENERAL").await?;
-    let admin_fund = project_id(&app, &token, "ADMIN").await?;
-    let warmth = project_id(&app, &token, "WARMTH").await?;
-    let cataract = project_id(&app, &token, "CATARACT").await?;
+    let general = app.project_id(&token, "GENERAL").await?;
+    let admin_fund = app.project_id(&token, "ADMIN").await?;
+    let warmth = app.project_id(&token, "WARMTH").await?;
+    let cataract = app.project_id(&token, "CATARACT").await?;
     let post = |path: &'static str, body: Value| c.post(app.url(path)).bearer_auth(&token).json(&body).send();
     // Money in first, so there is something to move.
     for project in [&general, &warmth] {

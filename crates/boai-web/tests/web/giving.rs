@@ -13,21 +13,7 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
 async fn project_id(app: &TestApp, code: &str) -> anyhow::Result<String> {
-    let token = app.token("caiwu").await?;
-    let list: Value = app
-        .client()
-        .get(app.url("/api/v1/projects?per_page=100"))
-        .bearer_auth(token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    list["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|p| p["code"] == code))
-        .and_then(|p| p["id"].as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("no project {code}"))
+    app.project_id(&app.token("caiwu").await?, code).await
 }
 
 /// Gifts, journal entries, ledger entries, and refunds applied.

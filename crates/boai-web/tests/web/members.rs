@@ -7,7 +7,6 @@ use boai_domain::validation::identity::id_card_check_char;
 use boai_store::demo::org_id;
 use boai_testkit::{backend, hidden_field, TestApp};
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
 /// A valid ID number, distinct per `n` (born 1980-01-01 + n days in 历下区).
@@ -22,23 +21,6 @@ fn bad_id_card(n: u32) -> String {
     let good = id_card(n);
     let last = good.chars().last().unwrap_or('0');
     format!("{}{}", &good[..17], if last == '1' { '2' } else { '1' })
-}
-
-async fn count(app: &TestApp, sql: &str) -> anyhow::Result<i64> {
-    let db = app.db.raw().await?;
-    let row = db
-        .query_one(Statement::from_string(db.get_database_backend(), sql.to_owned()))
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no row"))?;
-    let n: i64 = row.try_get_by_index(0)?;
-    db.close().await?;
-    Ok(n)
-}
-
-async fn get_json(c: &reqwest::Client, url: String, token: &str) -> anyhow::Result<(StatusCode, Value)> {
-    let res = c.get(url).bearer_auth(token).send().await?;
-    let status = res.status();
-    Ok((status, res.json().await.unwrap_or(Value::Null)))
 }
 
 fn yuan(fen: i64) -> String {
@@ -62,42 +44,35 @@ fn due_sql(y: i64) -> String {
 async fn dues_figures_equal_direct_counts() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let token = app.token("lixia").await?;
-    let c = app.client();
-    let (status, dues) = get_json(&c, app.url("/api/v1/members/dues"), &token).await?;
+    let (status, dues) = app.get(&token, "/api/v1/members/dues").await?;
     assert_eq!(status, StatusCode::OK, "{dues}");
     let y = dues["year"].as_i64().unwrap();
     assert!(y >= 2025);
-    let collected = count(
-        &app,
-        &format!(
+    let collected = app.count(&format!(
             "SELECT CAST(COALESCE(SUM(p.amount_fen), 0) AS BIGINT) FROM dues_payments p JOIN members m ON m.id = p.member_id \
              WHERE p.year = {y} AND {IN_LIXIA}"
-        ),
-    )
+        ))
     .await?;
-    let expected = count(
-        &app,
-        &format!(
+    let expected = app
+        .count(&format!(
             "SELECT CAST(COALESCE(SUM(r.amount_fen), 0) AS BIGINT) FROM members m JOIN dues_rates r \
              ON r.type_code = m.type_code AND r.year = {y} WHERE {IN_LIXIA} AND {}",
             due_sql(y)
-        ),
-    )
-    .await?;
-    let due = count(
-        &app,
-        &format!("SELECT COUNT(*) FROM members m WHERE {IN_LIXIA} AND {}", due_sql(y)),
-    )
-    .await?;
-    let paid = count(
-        &app,
-        &format!(
+        ))
+        .await?;
+    let due = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM members m WHERE {IN_LIXIA} AND {}",
+            due_sql(y)
+        ))
+        .await?;
+    let paid = app
+        .count(&format!(
             "SELECT COUNT(*) FROM members m WHERE {IN_LIXIA} AND {} AND EXISTS \
              (SELECT 1 FROM dues_payments p WHERE p.member_id = m.id AND p.year = {y})",
             due_sql(y)
-        ),
-    )
-    .await?;
+        ))
+        .await?;
     assert!(collected > 0 && expected > collected && due > paid && paid > 0);
     assert_eq!(dues["collected_fen"], collected);
     assert_eq!(dues["expected_fen"], expected);
@@ -106,24 +81,17 @@ async fn dues_figures_equal_direct_counts() -> anyhow::Result<()> {
     assert_eq!(dues["in_arrears"], due - paid);
     // Past years too, and the same figures for city staff asking about 历下区.
     let shi = app.token("shi").await?;
-    let (_, last) = get_json(
-        &c,
-        app.url(&format!(
-            "/api/v1/members/dues?year={}&org_id={}",
-            y - 1,
-            org_id("JN-LX")
-        )),
-        &shi,
-    )
-    .await?;
-    let collected_last = count(
-        &app,
-        &format!(
+    let (_, last) = app
+        .get(
+            &shi,
+            &format!("/api/v1/members/dues?year={}&org_id={}", y - 1, org_id("JN-LX")),
+        )
+        .await?;
+    let collected_last = app.count(&format!(
             "SELECT CAST(COALESCE(SUM(p.amount_fen), 0) AS BIGINT) FROM dues_payments p JOIN members m ON m.id = p.member_id \
              WHERE p.year = {} AND {IN_LIXIA}",
             y - 1
-        ),
-    )
+        ))
     .await?;
     assert_eq!(last["collected_fen"], collected_last);
     // The branch page shows the same figures.
@@ -150,17 +118,15 @@ async fn dues_figures_equal_direct_counts() -> anyhow::Result<()> {
     } else {
         "CAST(strftime('%Y', m.joined_on) AS INTEGER)"
     };
-    let in_arrears = count(
-        &app,
-        &format!(
+    let in_arrears = app
+        .count(&format!(
             "SELECT COUNT(*) FROM members m WHERE {IN_LIXIA} AND m.status = 'active' AND EXISTS \
              (SELECT 1 FROM dues_rates r WHERE r.type_code = m.type_code AND r.amount_fen > 0 AND r.year <= {y} \
               AND r.year >= {joined_year} AND NOT EXISTS \
               (SELECT 1 FROM dues_payments p WHERE p.member_id = m.id AND p.year = r.year))"
-        ),
-    )
-    .await?;
-    let (_, arrears) = get_json(&c, app.url("/api/v1/members/arrears?per_page=5"), &token).await?;
+        ))
+        .await?;
+    let (_, arrears) = app.get(&token, "/api/v1/members/arrears?per_page=5").await?;
     assert_eq!(arrears["total"], in_arrears);
     assert!(in_arrears > 0);
     // The branch page lists all its units, a hundred at a time.
@@ -180,9 +146,11 @@ async fn lixia_sees_only_her_members() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let token = app.token("lixia").await?;
     let c = app.client();
-    let (status, list) = get_json(&c, app.url("/api/v1/members?per_page=100"), &token).await?;
+    let (status, list) = app.get(&token, "/api/v1/members?per_page=100").await?;
     assert_eq!(status, StatusCode::OK);
-    let direct = count(&app, &format!("SELECT COUNT(*) FROM members m WHERE {IN_LIXIA}")).await?;
+    let direct = app
+        .count(&format!("SELECT COUNT(*) FROM members m WHERE {IN_LIXIA}"))
+        .await?;
     assert!(direct > 100);
     assert_eq!(list["total"], direct);
     for m in list["items"].as_array().into_iter().flatten() {
@@ -190,15 +158,15 @@ async fn lixia_sees_only_her_members() -> anyhow::Result<()> {
     }
     // Another district's member: 404 by API, page and payment.
     let shi = app.token("shi").await?;
-    let (_, others) = get_json(
-        &c,
-        app.url(&format!("/api/v1/members?branch_id={}&per_page=1", org_id("JN-SZ"))),
-        &shi,
-    )
-    .await?;
+    let (_, others) = app
+        .get(
+            &shi,
+            &format!("/api/v1/members?branch_id={}&per_page=1", org_id("JN-SZ")),
+        )
+        .await?;
     let other = others["items"][0]["id"].as_str().unwrap().to_owned();
     assert!(!other.is_empty());
-    let (status, _) = get_json(&c, app.url(&format!("/api/v1/members/{other}")), &token).await?;
+    let (status, _) = app.get(&token, &format!("/api/v1/members/{other}")).await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let res = c
         .post(app.url(&format!("/api/v1/members/{other}/payments")))
@@ -224,9 +192,11 @@ async fn lixia_sees_only_her_members() -> anyhow::Result<()> {
         .await?;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // The councils of the city are not hers; her branch's are.
-    let (status, _) = get_json(&c, app.url(&format!("/api/v1/councils/{}", org_id("JN"))), &token).await?;
+    let (status, _) = app.get(&token, &format!("/api/v1/councils/{}", org_id("JN"))).await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, council) = get_json(&c, app.url(&format!("/api/v1/councils/{}", org_id("JN-LX"))), &token).await?;
+    let (status, council) = app
+        .get(&token, &format!("/api/v1/councils/{}", org_id("JN-LX")))
+        .await?;
     assert_eq!(status, StatusCode::OK);
     assert!(council["members"].as_array().is_some_and(|m| m.len() >= 9));
     Ok(())
@@ -256,11 +226,11 @@ async fn id_numbers_never_leave_in_full() -> anyhow::Result<()> {
     );
     assert!(!created.to_string().contains(&id) && !created.to_string().contains("13800138000"));
     // Found by the full number (keyed hash), shown masked.
-    let (_, found) = get_json(&c, app.url(&format!("/api/v1/members?q={id}")), &token).await?;
+    let (_, found) = app.get(&token, &format!("/api/v1/members?q={id}")).await?;
     assert_eq!(found["total"], 1);
     assert_eq!(found["items"][0]["id"], member.as_str());
     assert!(!found.to_string().contains(&id));
-    let (_, one) = get_json(&c, app.url(&format!("/api/v1/members/{member}")), &token).await?;
+    let (_, one) = app.get(&token, &format!("/api/v1/members/{member}")).await?;
     assert!(!one.to_string().contains(&id));
     let (page, _) = app.sign_in("lixia").await?;
     for path in [format!("/members/{member}"), format!("/members?q={id}")] {
@@ -282,17 +252,17 @@ async fn id_numbers_never_leave_in_full() -> anyhow::Result<()> {
     let problem: Value = res.json().await?;
     assert!(!problem.to_string().contains(&id));
     // Neither the table nor the audit trail holds it in clear.
-    let clear = count(
-        &app,
-        &format!("SELECT COUNT(*) FROM members WHERE id_card_enc LIKE '%{id}%' OR id_card_masked = '{id}'"),
-    )
-    .await?;
+    let clear = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM members WHERE id_card_enc LIKE '%{id}%' OR id_card_masked = '{id}'"
+        ))
+        .await?;
     assert_eq!(clear, 0);
-    let audited = count(
-        &app,
-        &format!("SELECT COUNT(*) FROM audit_log WHERE \"after\" LIKE '%{id}%' OR \"before\" LIKE '%{id}%'"),
-    )
-    .await?;
+    let audited = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE \"after\" LIKE '%{id}%' OR \"before\" LIKE '%{id}%'"
+        ))
+        .await?;
     assert_eq!(audited, 0);
     // A bad check digit is a field error.
     let res = c
@@ -314,7 +284,7 @@ async fn a_receipt_number_is_used_once_and_a_refusal_changes_nothing() -> anyhow
     let app = TestApp::demo().await?;
     let token = app.token("shi").await?;
     let c = app.client();
-    let (_, arrears) = get_json(&c, app.url("/api/v1/members/arrears?per_page=2"), &token).await?;
+    let (_, arrears) = app.get(&token, "/api/v1/members/arrears?per_page=2").await?;
     let first = &arrears["items"][0];
     let second = &arrears["items"][1];
     let (a, a_year) = (
@@ -346,8 +316,8 @@ async fn a_receipt_number_is_used_once_and_a_refusal_changes_nothing() -> anyhow
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(res.json::<Value>().await?["id"], paid["id"]);
     let (page, csrf) = app.sign_in("shi").await?;
-    let payments = count(&app, "SELECT COUNT(*) FROM dues_payments").await?;
-    let audits = count(&app, "SELECT COUNT(*) FROM audit_log").await?;
+    let payments = app.count("SELECT COUNT(*) FROM dues_payments").await?;
+    let audits = app.count("SELECT COUNT(*) FROM audit_log").await?;
     // The same receipt number for another member: refused, nothing changes.
     let res = c
         .post(app.url(&format!("/api/v1/members/{b}/payments")))
@@ -383,9 +353,9 @@ async fn a_receipt_number_is_used_once_and_a_refusal_changes_nothing() -> anyhow
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM dues_payments").await?, payments);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log").await?, audits);
-    let (_, one) = get_json(&c, app.url(&format!("/api/v1/members/{b}")), &token).await?;
+    assert_eq!(app.count("SELECT COUNT(*) FROM dues_payments").await?, payments);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await?, audits);
+    let (_, one) = app.get(&token, &format!("/api/v1/members/{b}")).await?;
     assert_eq!(one["arrears_years"][0], b_year);
     // The page form records a good one and shows it in the history.
     let res = page
@@ -409,7 +379,7 @@ async fn reminders_and_lapsing_are_idempotent() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let token = app.token("lixia").await?;
     let c = app.client();
-    let (_, arrears) = get_json(&c, app.url("/api/v1/members/arrears?per_page=1"), &token).await?;
+    let (_, arrears) = app.get(&token, "/api/v1/members/arrears?per_page=1").await?;
     let in_arrears = arrears["total"].as_i64().unwrap();
     assert!(in_arrears > 0);
     let res = c
@@ -420,13 +390,11 @@ async fn reminders_and_lapsing_are_idempotent() -> anyhow::Result<()> {
     assert_eq!(res.status(), StatusCode::OK);
     let sent: Value = res.json().await?;
     assert_eq!(sent["count"], in_arrears);
-    let outbox = count(
-        &app,
-        &format!("SELECT COUNT(*) FROM member_reminders m WHERE {IN_LIXIA}"),
-    )
-    .await?;
+    let outbox = app
+        .count(&format!("SELECT COUNT(*) FROM member_reminders m WHERE {IN_LIXIA}"))
+        .await?;
     assert_eq!(outbox, in_arrears);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM member_reminders").await?, in_arrears);
+    assert_eq!(app.count("SELECT COUNT(*) FROM member_reminders").await?, in_arrears);
     let again: Value = c
         .post(app.url("/api/v1/members/reminders"))
         .bearer_auth(&token)
@@ -435,13 +403,15 @@ async fn reminders_and_lapsing_are_idempotent() -> anyhow::Result<()> {
         .json()
         .await?;
     assert_eq!(again["count"], 0);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM member_reminders").await?, in_arrears);
-    let (_, listed) = get_json(&c, app.url("/api/v1/members/reminders"), &token).await?;
+    assert_eq!(app.count("SELECT COUNT(*) FROM member_reminders").await?, in_arrears);
+    let (_, listed) = app.get(&token, "/api/v1/members/reminders").await?;
     assert_eq!(listed["total"], in_arrears);
     // The demo already lapsed everyone due to lapse: nothing more.
-    let lapsed_before = count(&app, "SELECT COUNT(*) FROM members WHERE status = 'lapsed'").await?;
+    let lapsed_before = app
+        .count("SELECT COUNT(*) FROM members WHERE status = 'lapsed'")
+        .await?;
     assert!(lapsed_before > 0);
-    let (_, dues) = get_json(&c, app.url("/api/v1/members/dues"), &token).await?;
+    let (_, dues) = app.get(&token, "/api/v1/members/dues").await?;
     let y = dues["year"].as_i64().unwrap();
     // A member who joined two years ago and never paid lapses, once.
     let res = c
@@ -471,17 +441,17 @@ async fn reminders_and_lapsing_are_idempotent() -> anyhow::Result<()> {
         .json()
         .await?;
     assert_eq!(again["count"], 0);
-    let (_, one) = get_json(&c, app.url(&format!("/api/v1/members/{member}")), &token).await?;
+    let (_, one) = app.get(&token, &format!("/api/v1/members/{member}")).await?;
     assert_eq!(one["status"], "lapsed");
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM members WHERE status = 'lapsed'").await?,
+        app.count("SELECT COUNT(*) FROM members WHERE status = 'lapsed'")
+            .await?,
         lapsed_before + 1
     );
     assert_eq!(
-        count(
-            &app,
-            &format!("SELECT COUNT(*) FROM audit_log WHERE entity = 'member' AND entity_id = '{member}'")
-        )
+        app.count(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE entity = 'member' AND entity_id = '{member}'"
+        ))
         .await?,
         2
     );
@@ -495,7 +465,7 @@ async fn reminders_and_lapsing_are_idempotent() -> anyhow::Result<()> {
         .send()
         .await?;
     assert!(res.status().is_success() || res.status().is_redirection());
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM member_reminders").await?, in_arrears);
+    assert_eq!(app.count("SELECT COUNT(*) FROM member_reminders").await?, in_arrears);
     let supervisor = app.token("supervisor").await?;
     let res = c
         .post(app.url("/api/v1/members/reminders"))
@@ -539,7 +509,7 @@ async fn member_imports_report_row_by_row_in_both_modes() -> anyhow::Result<()> 
     let app = TestApp::demo().await?;
     let token = app.token("lixia").await?;
     let c = app.client();
-    let before = count(&app, "SELECT COUNT(*) FROM members").await?;
+    let before = app.count("SELECT COUNT(*) FROM members").await?;
     let (good, other_good, bad) = (id_card(31), id_card(32), bad_id_card(33));
     let file = xlsx(&[
         ["王小明", "JN-LX-001", "普通会员", &good],
@@ -568,12 +538,12 @@ async fn member_imports_report_row_by_row_in_both_modes() -> anyhow::Result<()> 
     assert!(problems(&report, 4).contains("不存在或不在管辖范围内"), "{report}");
     assert!(problems(&report, 5).contains("重复"), "{report}");
     assert!(problems(&report, 6).contains("缺少"), "{report}");
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM members").await?, before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM members").await?, before);
     let (_, report) = import("valid_rows", file).await?;
     assert_eq!(report["committed"], true);
     assert_eq!(report["accepted"], 2);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM members").await?, before + 2);
-    let (_, found) = get_json(&c, app.url(&format!("/api/v1/members?q={good}")), &token).await?;
+    assert_eq!(app.count("SELECT COUNT(*) FROM members").await?, before + 2);
+    let (_, found) = app.get(&token, &format!("/api/v1/members?q={good}")).await?;
     assert_eq!(found["items"][0]["name"], "王小明");
     assert_eq!(found["items"][0]["unit_code"], "JN-LX-001");
     // The same file again: the good rows are now duplicates.
@@ -617,7 +587,7 @@ async fn member_imports_report_row_by_row_in_both_modes() -> anyhow::Result<()> 
     let html = res.text().await?;
     assert!(html.contains("钱小军") && html.contains("校验位"), "report on the page");
     assert!(!html.contains(&id_card(41)), "no full ID number in the report");
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM members").await?, before + 3);
+    assert_eq!(app.count("SELECT COUNT(*) FROM members").await?, before + 3);
     // The template downloads and a wrong file is refused whole.
     let res = page.get(app.url("/members/import/template.xlsx")).send().await?;
     assert_eq!(res.status(), StatusCode::OK);
@@ -653,11 +623,9 @@ async fn lists_export_and_councils_keep_minutes() -> anyhow::Result<()> {
         .await?
         .text()
         .await?;
-    let n = count(
-        &app,
-        "SELECT COUNT(*) FROM members m JOIN orgs o ON o.id = m.org_id WHERE o.code = 'JN-LX-001'",
-    )
-    .await?;
+    let n = app
+        .count("SELECT COUNT(*) FROM members m JOIN orgs o ON o.id = m.org_id WHERE o.code = 'JN-LX-001'")
+        .await?;
     assert!(
         n > 0 && html.contains(&format!("id=\"unit-members\">{n}<")),
         "unit members"
@@ -665,7 +633,7 @@ async fn lists_export_and_councils_keep_minutes() -> anyhow::Result<()> {
     // Councils: the city's bodies, members and minutes.
     let token = app.token("shi").await?;
     let c = app.client();
-    let (_, council) = get_json(&c, app.url(&format!("/api/v1/councils/{}", org_id("JN"))), &token).await?;
+    let (_, council) = app.get(&token, &format!("/api/v1/councils/{}", org_id("JN"))).await?;
     let members = council["members"].as_array().cloned().unwrap_or_default();
     for body in ["council", "executive", "supervisory"] {
         assert!(members.iter().any(|m| m["body"] == body), "{body}");
@@ -706,17 +674,14 @@ async fn lists_export_and_councils_keep_minutes() -> anyhow::Result<()> {
             .body(body)
             .send()
     };
-    let meetings = count(&app, "SELECT COUNT(*) FROM council_meetings").await?;
+    let meetings = app.count("SELECT COUNT(*) FROM council_meetings").await?;
     let res = upload("纪要.pdf", b"<html>not a pdf</html>".to_vec()).await?;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(res.text().await?.contains("附件内容与文件类型不符"));
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM council_meetings").await?, meetings);
+    assert_eq!(app.count("SELECT COUNT(*) FROM council_meetings").await?, meetings);
     let res = upload("纪要.pdf", boai_store::demo::tiny_pdf(&["minutes"])).await?;
     assert!(res.status().is_success() || res.status().is_redirection());
-    assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM council_meetings").await?,
-        meetings + 1
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM council_meetings").await?, meetings + 1);
     // A council member with a role of another body is a field error.
     let res = c
         .post(app.url(&format!("/api/v1/councils/{city}/members")))

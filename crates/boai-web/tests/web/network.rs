@@ -6,7 +6,6 @@ use boai_domain::validation::identity::credit_code_check_char;
 use boai_store::demo::org_id;
 use boai_testkit::{hidden_field, TestApp};
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
 /// A multipart/form-data body, as a browser builds it.
@@ -46,25 +45,8 @@ fn bad_credit(n: u32) -> String {
     format!("{}{}", &good[..17], if last == '1' { '2' } else { '1' })
 }
 
-async fn count(app: &TestApp, sql: &str) -> anyhow::Result<i64> {
-    let db = app.db.raw().await?;
-    let row = db
-        .query_one(Statement::from_string(db.get_database_backend(), sql.to_owned()))
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no row"))?;
-    let n: i64 = row.try_get_by_index(0)?;
-    db.close().await?;
-    Ok(n)
-}
-
 async fn unit_total(app: &TestApp) -> anyhow::Result<i64> {
-    count(app, "SELECT COUNT(*) FROM orgs WHERE level = 'unit'").await
-}
-
-async fn get_json(c: &reqwest::Client, url: String, token: &str) -> anyhow::Result<(StatusCode, Value)> {
-    let res = c.get(url).bearer_auth(token).send().await?;
-    let status = res.status();
-    Ok((status, res.json().await.unwrap_or(Value::Null)))
+    app.count("SELECT COUNT(*) FROM orgs WHERE level = 'unit'").await
 }
 
 #[tokio::test]
@@ -74,12 +56,9 @@ async fn lixia_sees_exactly_the_units_of_her_district() -> anyhow::Result<()> {
     let c = app.client();
     let mut seen = Vec::new();
     for page in 1..=2 {
-        let (status, body) = get_json(
-            &c,
-            app.url(&format!("/api/v1/network/units?per_page=100&page={page}")),
-            &token,
-        )
-        .await?;
+        let (status, body) = app
+            .get(&token, &format!("/api/v1/network/units?per_page=100&page={page}"))
+            .await?;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["total"], 186);
         for u in body["items"].as_array().into_iter().flatten() {
@@ -88,15 +67,15 @@ async fn lixia_sees_exactly_the_units_of_her_district() -> anyhow::Result<()> {
         }
     }
     assert_eq!(seen.len(), 186);
-    let direct = count(
-        &app,
-        "SELECT COUNT(*) FROM orgs o JOIN orgs d ON d.id = o.parent_id WHERE o.level = 'unit' AND d.code = 'JN-LX'",
-    )
-    .await?;
+    let direct = app
+        .count(
+            "SELECT COUNT(*) FROM orgs o JOIN orgs d ON d.id = o.parent_id WHERE o.level = 'unit' AND d.code = 'JN-LX'",
+        )
+        .await?;
     assert_eq!(direct, 186);
     // Others' units are not found, by API and by page.
     let other = org_id("JN-SZ-001");
-    let (status, _) = get_json(&c, app.url(&format!("/api/v1/network/units/{other}")), &token).await?;
+    let (status, _) = app.get(&token, &format!("/api/v1/network/units/{other}")).await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (page_client, csrf) = app.sign_in("lixia").await?;
     let res = page_client
@@ -127,8 +106,8 @@ async fn lixia_sees_exactly_the_units_of_her_district() -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM org_moves").await?, 0);
-    let (_, unit) = get_json(&c, app.url(&format!("/api/v1/network/units/{own}")), &token).await?;
+    assert_eq!(app.count("SELECT COUNT(*) FROM org_moves").await?, 0);
+    let (_, unit) = app.get(&token, &format!("/api/v1/network/units/{own}")).await?;
     assert_eq!(unit["branch_id"], org_id("JN-LX").to_string());
     // The dashboard and list pages hold her district only.
     let html = page_client.get(app.url("/network")).send().await?.text().await?;
@@ -153,19 +132,16 @@ async fn city_staff_move_a_unit_and_its_history_stays() -> anyhow::Result<()> {
     let body: Value = res.json().await?;
     assert_eq!(body["branch_id"], org_id("JN-SZ").to_string());
     assert_eq!(body["code"], "JN-LX-002", "the unit keeps its code");
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM org_moves").await?, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM org_moves").await?, 1);
     assert_eq!(
-        count(
-            &app,
-            "SELECT COUNT(*) FROM audit_log WHERE entity = 'org' AND action = 'update'"
-        )
-        .await?,
+        app.count("SELECT COUNT(*) FROM audit_log WHERE entity = 'org' AND action = 'update'")
+            .await?,
         1
     );
     // It has left 历下区's scope, and 市中区 now counts it.
-    let (status, _) = get_json(&c, app.url(&format!("/api/v1/network/units/{unit}")), &lixia).await?;
+    let (status, _) = app.get(&lixia, &format!("/api/v1/network/units/{unit}")).await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, list) = get_json(&c, app.url("/api/v1/network/units?per_page=1"), &lixia).await?;
+    let (_, list) = app.get(&lixia, "/api/v1/network/units?per_page=1").await?;
     assert_eq!(list["total"], 185);
     // Moving it to where it is already is refused.
     let res = c
@@ -192,27 +168,21 @@ async fn city_staff_move_a_unit_and_its_history_stays() -> anyhow::Result<()> {
 #[tokio::test]
 async fn compliance_on_the_pages_equals_direct_counts() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
-    let active = count(
-        &app,
-        "SELECT COUNT(*) FROM orgs o JOIN org_units u ON u.org_id = o.id WHERE o.level = 'unit' AND u.status = 'active'",
-    )
+    let active = app.count("SELECT COUNT(*) FROM orgs o JOIN org_units u ON u.org_id = o.id WHERE o.level = 'unit' AND u.status = 'active'")
     .await?;
-    let passed = count(
-        &app,
-        "SELECT COUNT(*) FROM orgs o JOIN org_units u ON u.org_id = o.id WHERE o.level = 'unit' \
+    let passed = app.count("SELECT COUNT(*) FROM orgs o JOIN org_units u ON u.org_id = o.id WHERE o.level = 'unit' \
          AND u.status = 'active' AND (SELECT COUNT(*) FROM wuyou_assessments a WHERE a.org_id = o.id AND a.met = TRUE) = \
-         (SELECT COUNT(*) FROM wuyou_items i WHERE i.active = TRUE)",
-    )
+         (SELECT COUNT(*) FROM wuyou_items i WHERE i.active = TRUE)")
     .await?;
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM orgs WHERE level = 'unit'").await?,
+        app.count("SELECT COUNT(*) FROM orgs WHERE level = 'unit'").await?,
         2_328
     );
     let rate = passed as f64 / active as f64;
     assert!((0.70..=0.85).contains(&rate), "demo compliance {rate}");
     let shi = app.token("shi").await?;
     let c = app.client();
-    let (_, report) = get_json(&c, app.url("/api/v1/network/compliance"), &shi).await?;
+    let (_, report) = app.get(&shi, "/api/v1/network/compliance").await?;
     assert_eq!(report["total"]["active"], active);
     assert_eq!(report["total"]["passed"], passed);
     assert_eq!(report["pass_mark"], "all");
@@ -222,19 +192,19 @@ async fn compliance_on_the_pages_equals_direct_counts() -> anyhow::Result<()> {
     let html = page.get(app.url("/network")).send().await?.text().await?;
     assert!(html.contains(&format!("id=\"city-rate\">{text}<")), "city rate {text}");
     // 历下区, counted directly, on the dashboard and on the branch page.
-    let lx_active = count(
-        &app,
-        "SELECT COUNT(*) FROM orgs o JOIN org_units u ON u.org_id = o.id JOIN orgs d ON d.id = o.parent_id \
+    let lx_active = app
+        .count(
+            "SELECT COUNT(*) FROM orgs o JOIN org_units u ON u.org_id = o.id JOIN orgs d ON d.id = o.parent_id \
          WHERE d.code = 'JN-LX' AND u.status = 'active'",
-    )
-    .await?;
-    let lx_passed = count(
-        &app,
-        "SELECT COUNT(*) FROM orgs o JOIN org_units u ON u.org_id = o.id JOIN orgs d ON d.id = o.parent_id \
+        )
+        .await?;
+    let lx_passed = app
+        .count(
+            "SELECT COUNT(*) FROM orgs o JOIN org_units u ON u.org_id = o.id JOIN orgs d ON d.id = o.parent_id \
          WHERE d.code = 'JN-LX' AND u.status = 'active' AND \
          (SELECT COUNT(*) FROM wuyou_assessments a WHERE a.org_id = o.id AND a.met = TRUE) = 7",
-    )
-    .await?;
+        )
+        .await?;
     let lx = report["districts"]
         .as_array()
         .into_iter()
@@ -258,7 +228,7 @@ async fn compliance_on_the_pages_equals_direct_counts() -> anyhow::Result<()> {
     );
     assert!(branch.contains("<svg") && branch.contains("社区"));
     // The shortfall list holds exactly the active units that fall short.
-    let (_, short) = get_json(&c, app.url("/api/v1/network/units?shortfall=true&per_page=1"), &shi).await?;
+    let (_, short) = app.get(&shi, "/api/v1/network/units?shortfall=true&per_page=1").await?;
     assert_eq!(short["total"], active - passed);
     // Assessing a unit changes its score at once.
     let unit = org_id("JN-LX-001");
@@ -318,7 +288,7 @@ async fn xlsx_import_reports_row_by_row_in_both_modes() -> anyhow::Result<()> {
     let token = app.token("lixia").await?;
     let c = app.client();
     let (taken_code, _) = {
-        let (_, list) = get_json(&c, app.url("/api/v1/network/units?per_page=100"), &token).await?;
+        let (_, list) = app.get(&token, "/api/v1/network/units?per_page=100").await?;
         let code = list["items"]
             .as_array()
             .into_iter()
@@ -340,7 +310,7 @@ async fn xlsx_import_reports_row_by_row_in_both_modes() -> anyhow::Result<()> {
         ["文件内重复红十字会", "JN-LX", "企业", &good1],
     ])?;
     let before = unit_total(&app).await?;
-    let audit_before = count(&app, "SELECT COUNT(*) FROM audit_log").await?;
+    let audit_before = app.count("SELECT COUNT(*) FROM audit_log").await?;
     let res = c
         .post(app.url("/api/v1/network/units/import?mode=all_or_nothing"))
         .bearer_auth(&token)
@@ -362,7 +332,7 @@ async fn xlsx_import_reports_row_by_row_in_both_modes() -> anyhow::Result<()> {
     assert!(problems(5).contains("缺少名称"), "{}", problems(5));
     assert!(problems(6).contains("文件中重复"), "{}", problems(6));
     assert_eq!(unit_total(&app).await?, before, "all or nothing wrote nothing");
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log").await?, audit_before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await?, audit_before);
 
     let res = c
         .post(app.url("/api/v1/network/units/import?mode=valid_rows"))
@@ -374,17 +344,17 @@ async fn xlsx_import_reports_row_by_row_in_both_modes() -> anyhow::Result<()> {
     assert_eq!(report["committed"], true);
     assert_eq!(report["accepted"], 2);
     assert_eq!(unit_total(&app).await?, before + 2);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log").await?, audit_before + 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log").await?, audit_before + 2);
     let code = report["rows"][0]["code"].as_str().unwrap().to_owned();
     assert!(code.starts_with("JN-LX-"), "{code}");
-    let (_, list) = get_json(&c, app.url(&format!("/api/v1/network/units?q={good1}")), &token).await?;
+    let (_, list) = app.get(&token, &format!("/api/v1/network/units?q={good1}")).await?;
     assert_eq!(list["total"], 1);
     assert_eq!(list["items"][0]["kind"], "community");
     assert_eq!(
         list["items"][0]["wuyou_passed"], false,
         "a new unit is not yet assessed"
     );
-    let (_, all) = get_json(&c, app.url("/api/v1/network/units?per_page=1"), &token).await?;
+    let (_, all) = app.get(&token, "/api/v1/network/units?per_page=1").await?;
     assert_eq!(all["total"], 188);
     Ok(())
 }
@@ -425,10 +395,7 @@ async fn gbk_csv_import_through_the_page() -> anyhow::Result<()> {
         assert_eq!(html.contains("已写入"), committed);
         assert_eq!(unit_total(&app).await?, before + added, "{mode}");
     }
-    let dated = count(
-        &app,
-        "SELECT COUNT(*) FROM org_units u JOIN orgs o ON o.id = u.org_id WHERE o.name = '商河县玉皇庙村红十字服务站' AND u.leader = '李玉珍'",
-    )
+    let dated = app.count("SELECT COUNT(*) FROM org_units u JOIN orgs o ON o.id = u.org_id WHERE o.name = '商河县玉皇庙村红十字服务站' AND u.leader = '李玉珍'")
     .await?;
     assert_eq!(dated, 1);
     // Without the CSRF field nothing is read.
@@ -514,12 +481,9 @@ async fn exports_read_back_with_calamine() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let token = app.token("lixia").await?;
     let (c, _) = app.sign_in("lixia").await?;
-    let (_, short) = get_json(
-        &app.client(),
-        app.url("/api/v1/network/units?shortfall=true&per_page=1"),
-        &token,
-    )
-    .await?;
+    let (_, short) = app
+        .get(&token, "/api/v1/network/units?shortfall=true&per_page=1")
+        .await?;
     let res = c.get(app.url("/network/units?shortfall=1&format=xlsx")).send().await?;
     assert_eq!(res.status(), StatusCode::OK);
     let mut book = calamine::Xlsx::new(std::io::Cursor::new(res.bytes().await?.to_vec()))?;
@@ -574,9 +538,9 @@ async fn particulars_and_status_are_edited_within_scope() -> anyhow::Result<()> 
     let token = app.token("lixia").await?;
     let c = app.client();
     let unit = org_id("JN-LX-004");
-    let (_, report) = get_json(&c, app.url("/api/v1/network/compliance"), &token).await?;
+    let (_, report) = app.get(&token, "/api/v1/network/compliance").await?;
     let active = report["total"]["active"].as_i64().unwrap();
-    let (_, before) = get_json(&c, app.url(&format!("/api/v1/network/units/{unit}")), &token).await?;
+    let (_, before) = app.get(&token, &format!("/api/v1/network/units/{unit}")).await?;
     let was_active = before["status"] == "active";
     let res = c
         .put(app.url(&format!("/api/v1/network/units/{unit}")))
@@ -592,7 +556,7 @@ async fn particulars_and_status_are_edited_within_scope() -> anyhow::Result<()> 
     assert_eq!(body["status"], "suspended");
     assert_eq!(body["leader"], "王立新");
     assert_eq!(body["credit_code"], credit(77));
-    let (_, report) = get_json(&c, app.url("/api/v1/network/compliance"), &token).await?;
+    let (_, report) = app.get(&token, "/api/v1/network/compliance").await?;
     assert_eq!(
         report["total"]["active"].as_i64().unwrap(),
         active - i64::from(was_active),
@@ -635,16 +599,15 @@ async fn put_item(app: &TestApp, token: &str, code: &str, body: Value) -> anyhow
 #[tokio::test]
 async fn the_city_configures_the_checklist() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
-    let c = app.client();
     let admin = app.token("admin").await?;
     let lixia = app.token("lixia").await?;
     let shi = app.token("shi").await?;
-    let (_, report) = get_json(&c, app.url("/api/v1/network/compliance"), &shi).await?;
+    let (_, report) = app.get(&shi, "/api/v1/network/compliance").await?;
     let passed_before = report["total"]["passed"].as_i64().unwrap_or(-1);
     assert!(passed_before > 0);
     let items_sql = "SELECT COUNT(*) FROM wuyou_items";
     let audit_sql = "SELECT COUNT(*) FROM audit_log WHERE entity = 'wuyou_item'";
-    let (items0, audit0) = (count(&app, items_sql).await?, count(&app, audit_sql).await?);
+    let (items0, audit0) = (app.count(items_sql).await?, app.count(audit_sql).await?);
 
     // District staff may not; bad input is refused; neither changes anything.
     let (status, _) = put_item(&app, &lixia, "TRAINING", json!({"name_zh": "有培训"})).await?;
@@ -654,8 +617,8 @@ async fn the_city_configures_the_checklist() -> anyhow::Result<()> {
     assert!(problem.to_string().contains("code"), "{problem}");
     let (status, problem) = put_item(&app, &admin, "TRAINING", json!({"name_zh": "  "})).await?;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-    assert_eq!(count(&app, items_sql).await?, items0);
-    assert_eq!(count(&app, audit_sql).await?, audit0);
+    assert_eq!(app.count(items_sql).await?, items0);
+    assert_eq!(app.count(audit_sql).await?, audit0);
 
     // A new item goes to the end; no unit has met it yet, so under "all" none passes.
     let (status, list) = put_item(
@@ -669,7 +632,7 @@ async fn the_city_configures_the_checklist() -> anyhow::Result<()> {
     let items = list["items"].as_array().cloned().unwrap_or_default();
     assert_eq!(items.len() as i64, items0 + 1);
     assert_eq!(items.last().map(|i| i["code"].clone()), Some(json!("TRAINING")));
-    let (_, report) = get_json(&c, app.url("/api/v1/network/compliance"), &shi).await?;
+    let (_, report) = app.get(&shi, "/api/v1/network/compliance").await?;
     assert_eq!(report["total"]["passed"], 0);
 
     // Made inactive (never deleted), it no longer counts.
@@ -678,12 +641,12 @@ async fn the_city_configures_the_checklist() -> anyhow::Result<()> {
     assert!(list["items"]
         .as_array()
         .is_some_and(|items| items.iter().any(|i| i["code"] == "TRAINING" && i["active"] == false)));
-    let (_, report) = get_json(&c, app.url("/api/v1/network/compliance"), &shi).await?;
+    let (_, report) = app.get(&shi, "/api/v1/network/compliance").await?;
     assert_eq!(report["total"]["passed"].as_i64(), Some(passed_before));
-    assert_eq!(count(&app, audit_sql).await?, audit0 + 2);
+    assert_eq!(app.count(audit_sql).await?, audit0 + 2);
 
     // One item at least stays active.
-    let (_, list) = get_json(&c, app.url("/api/v1/network/checklist"), &shi).await?;
+    let (_, list) = app.get(&shi, "/api/v1/network/checklist").await?;
     let active: Vec<Value> = list["items"]
         .as_array()
         .map(|items| items.iter().filter(|i| i["active"] == true).cloned().collect())
@@ -719,7 +682,7 @@ async fn the_city_configures_the_checklist() -> anyhow::Result<()> {
         "{}",
         res.status()
     );
-    let (_, list) = get_json(&c, app.url("/api/v1/network/checklist"), &shi).await?;
+    let (_, list) = app.get(&shi, "/api/v1/network/checklist").await?;
     assert!(list["items"].as_array().is_some_and(|items| items
         .iter()
         .any(|i| i["code"] == "TRAINING" && i["name_zh"] == "有应急培训" && i["active"] == true)));

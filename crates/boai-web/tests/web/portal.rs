@@ -15,27 +15,10 @@ use serde_json::{json, Value};
 
 const NOT_FOUND: &str = "未找到匹配的捐赠记录";
 
-async fn project_id(app: &TestApp, token: &str, code: &str) -> anyhow::Result<String> {
-    let list: Value = app
-        .client()
-        .get(app.url("/api/v1/projects?per_page=100"))
-        .bearer_auth(token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    list["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|p| p["code"] == code))
-        .and_then(|p| p["id"].as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("no project {code}"))
-}
-
 /// Records a gift through the API; returns its JSON.
 async fn record_gift(app: &TestApp, donor: Value, amount_fen: i64) -> anyhow::Result<Value> {
     let token = app.token("caiwu").await?;
-    let project = project_id(app, &token, "CATARACT").await?;
+    let project = app.project_id(&token, "CATARACT").await?;
     let res = app
         .client()
         .post(app.url("/api/v1/donations"))

@@ -11,7 +11,6 @@ use boai_domain::validation::identity::id_card_check_char;
 use boai_store::demo::org_id;
 use boai_testkit::{hidden_field, TestApp};
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR demo";
@@ -20,12 +19,6 @@ const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR demo";
 fn id_card(n: u32) -> String {
     let body = format!("37010219700312{:03}", n % 1000);
     format!("{body}{}", id_card_check_char(&body).unwrap_or('0'))
-}
-
-async fn get_json(app: &TestApp, token: &str, path: &str) -> anyhow::Result<Value> {
-    let res = app.client().get(app.url(path)).bearer_auth(token).send().await?;
-    anyhow::ensure!(res.status() == StatusCode::OK, "GET {path}: {}", res.status());
-    Ok(res.json().await?)
 }
 
 async fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> anyhow::Result<reqwest::Response> {
@@ -38,18 +31,8 @@ async fn post(app: &TestApp, token: &str, path: &str, body: &Value) -> anyhow::R
         .await?)
 }
 
-async fn project_id(app: &TestApp, token: &str, code: &str) -> anyhow::Result<String> {
-    let list = get_json(app, token, "/api/v1/projects?per_page=100").await?;
-    list["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|p| p["code"] == code))
-        .and_then(|p| p["id"].as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("no project {code}"))
-}
-
 async fn programme(app: &TestApp, token: &str, name: &str) -> anyhow::Result<Value> {
-    let list = get_json(app, token, "/api/v1/relief/programmes").await?;
+    let list = app.get_json(token, "/api/v1/relief/programmes").await?;
     list["items"]
         .as_array()
         .and_then(|items| items.iter().find(|p| p["name"] == name))
@@ -78,15 +61,6 @@ fn application(programme: &Value, name: &str, id: &str, phone: &str, consent: Op
         body["health_consent"] = json!(c);
     }
     body
-}
-
-async fn count(app: &TestApp, sql: &str) -> anyhow::Result<i64> {
-    let conn = app.db.raw().await?;
-    let row = conn
-        .query_one(Statement::from_string(conn.get_database_backend(), sql.to_owned()))
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no row"))?;
-    Ok(row.try_get_by_index::<i64>(0)?)
 }
 
 async fn ledger_checkpoint_head(app: &TestApp) -> anyhow::Result<String> {
@@ -130,7 +104,7 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
     };
 
     // Person A: a donor with two gifts, a member (in 市中区) with dues paid.
-    let project = project_id(&app, &caiwu, "CATARACT").await?;
+    let project = app.project_id(&caiwu, "CATARACT").await?;
     let mut gifts = Vec::new();
     for amount in [12_300, 45_600] {
         let res = post(
@@ -168,7 +142,7 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
     let uremia = programme(&app, &shi, "尿毒症救助").await?;
 
     // The separate consent: without it the filing is refused with a field error, nothing filed.
-    let cases_before = count(&app, "SELECT COUNT(*) FROM relief_cases").await?;
+    let cases_before = app.count("SELECT COUNT(*) FROM relief_cases").await?;
     let res = post(
         &app,
         &shi,
@@ -185,8 +159,8 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
         .unwrap_or_default()
         .to_owned();
     assert!(msg.contains("单独勾选同意"), "{p}");
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM relief_cases").await?, cases_before);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM consents").await?, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM relief_cases").await?, cases_before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM consents").await?, 0);
     let res = post(
         &app,
         &shi,
@@ -201,7 +175,7 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
         .or_else(|| filed["id"].as_str())
         .unwrap_or_default()
         .to_owned();
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM consents").await?, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM consents").await?, 1);
     // The case page shows the consent (version and time).
     let (browser, _) = app.sign_in("shi").await?;
     let page = browser
@@ -242,7 +216,9 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
     assert_eq!(fields, vec!["id_card_no", "requested_by"], "{p}");
 
     // The city's export of A: donor (decrypted), both gifts, the member; nothing of B.
-    let audit_before = count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'access'").await?;
+    let audit_before = app
+        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'access'")
+        .await?;
     let res = post(&app, &shi, "/api/v1/privacy/exports", &body).await?;
     assert_eq!(res.status(), StatusCode::OK);
     let text = res.text().await?;
@@ -262,18 +238,17 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
         assert!(!text.contains(other), "another person's data in the export: {other}");
     }
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM audit_log WHERE action = 'access'").await?,
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'access'")
+            .await?,
         audit_before + 1,
         "the export is audited as a personal-data access"
     );
-    let audit_rows = count(
-        &app,
-        &format!(
+    let audit_rows = app
+        .count(&format!(
             "SELECT COUNT(*) FROM audit_log WHERE after LIKE '%{}%' OR after LIKE '%{}%'",
             a.id, a.phone
-        ),
-    )
-    .await?;
+        ))
+        .await?;
     assert_eq!(audit_rows, 0, "the audit trail holds the subject masked only");
 
     // By phone: B's donor record and relief case (decrypted phone compared), with the consent.
@@ -335,11 +310,12 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
     let p: Value = res.json().await?;
     assert!(p["detail"].as_str().is_some_and(|d| d.contains("尚未办结")), "{p}");
     assert_eq!(
-        count(&app, &format!("SELECT COUNT(*) FROM donors WHERE name = '{}'", b.name)).await?,
+        app.count(&format!("SELECT COUNT(*) FROM donors WHERE name = '{}'", b.name))
+            .await?,
         1,
         "B's donor record is untouched"
     );
-    let requests = get_json(&app, &shi, "/api/v1/privacy/requests").await?;
+    let requests = app.get_json(&shi, "/api/v1/privacy/requests").await?;
     // (The test clock stands still: every request has the same time, so look it up.)
     let refused: Vec<&Value> = requests["items"]
         .as_array()
@@ -350,7 +326,7 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
     assert_eq!(refused[0]["subject_masked"], format!("370***********{}", &b.id[14..]));
 
     // A's member owes dues: refused too, until they are paid.
-    let m = get_json(&app, &shi, &format!("/api/v1/members/{member_id}")).await?;
+    let m = app.get_json(&shi, &format!("/api/v1/members/{member_id}")).await?;
     let years: Vec<i64> = m["arrears_years"]
         .as_array()
         .map(|y| y.iter().filter_map(Value::as_i64).collect())
@@ -380,10 +356,10 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
     }
 
     // A: anonymised. The books and the ledger are exactly as before.
-    let trial_before = get_json(&app, &caiwu, "/api/v1/funds/trial-balance").await?;
+    let trial_before = app.get_json(&caiwu, "/api/v1/funds/trial-balance").await?;
     let checkpoint_before = ledger_checkpoint_head(&app).await?;
-    let entries_before = count(&app, "SELECT COUNT(*) FROM ledger_entries").await?;
-    let journal_before = count(&app, "SELECT COUNT(*) FROM journal_entries").await?;
+    let entries_before = app.count("SELECT COUNT(*) FROM ledger_entries").await?;
+    let journal_before = app.count("SELECT COUNT(*) FROM journal_entries").await?;
     let res = post(
         &app,
         &shi,
@@ -396,19 +372,10 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
     assert_eq!(done["outcome"], "done");
     assert_eq!(done["detail"]["donors"], 1);
     assert_eq!(done["detail"]["members"], 1);
-    assert_eq!(
-        get_json(&app, &caiwu, "/api/v1/funds/trial-balance").await?,
-        trial_before
-    );
+    assert_eq!(app.get_json(&caiwu, "/api/v1/funds/trial-balance").await?, trial_before);
     assert_eq!(ledger_checkpoint_head(&app).await?, checkpoint_before);
-    assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM ledger_entries").await?,
-        entries_before
-    );
-    assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM journal_entries").await?,
-        journal_before
-    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM ledger_entries").await?, entries_before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM journal_entries").await?, journal_before);
     let report = app.store.ledger_check(None, None, &|_, _| {}).await?;
     assert!(
         report.holds(),
@@ -417,7 +384,7 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
     );
     for g in &gifts {
         let id = g["id"].as_str().unwrap();
-        let now = get_json(&app, &caiwu, &format!("/api/v1/donations/{id}")).await?;
+        let now = app.get_json(&caiwu, &format!("/api/v1/donations/{id}")).await?;
         for field in ["amount_fen", "project_id", "ledger_index", "certificate_no", "status"] {
             assert_eq!(now[field], g[field], "{field} of gift {id}");
         }
@@ -425,30 +392,31 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
     // Names, phones and ID numbers are gone; nothing finds A any more.
     for col in ["phone_enc", "id_card_enc", "phone_hash", "id_card_hash"] {
         assert_eq!(
-            count(
-                &app,
-                &format!("SELECT COUNT(*) FROM donors WHERE name = '已匿名化' AND {col} IS NOT NULL")
-            )
+            app.count(&format!(
+                "SELECT COUNT(*) FROM donors WHERE name = '已匿名化' AND {col} IS NOT NULL"
+            ))
             .await?,
             0
         );
     }
     assert_eq!(
-        count(&app, &format!("SELECT COUNT(*) FROM donors WHERE name = '{}'", a.name)).await?,
+        app.count(&format!("SELECT COUNT(*) FROM donors WHERE name = '{}'", a.name))
+            .await?,
         0
     );
     assert_eq!(
-        count(&app, &format!("SELECT COUNT(*) FROM members WHERE name = '{}'", a.name)).await?,
+        app.count(&format!("SELECT COUNT(*) FROM members WHERE name = '{}'", a.name))
+            .await?,
         0
     );
-    let m = get_json(&app, &shi, &format!("/api/v1/members/{member_id}")).await?;
+    let m = app.get_json(&shi, &format!("/api/v1/members/{member_id}")).await?;
     assert_eq!(m["name"], "已匿名化");
     assert_eq!(m["id_card_masked"], Value::Null);
     let again: Value = post(&app, &shi, "/api/v1/privacy/exports", &body).await?.json().await?;
     assert_eq!(again["donors"].as_array().map(Vec::len), Some(0));
     assert_eq!(again["members"].as_array().map(Vec::len), Some(0));
     // The request list shows who asked, what was done, by whom.
-    let requests = get_json(&app, &shi, "/api/v1/privacy/requests?per_page=100").await?;
+    let requests = app.get_json(&shi, "/api/v1/privacy/requests?per_page=100").await?;
     let done: Vec<&Value> = requests["items"]
         .as_array()
         .map(|items| {
@@ -466,10 +434,9 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
     // A's gifts on the public find page: the commitment can no longer be opened to a name.
     let cert = gifts[0]["certificate_no"].as_str().unwrap();
     assert_eq!(
-        count(
-            &app,
-            &format!("SELECT COUNT(*) FROM gifts WHERE certificate_no = '{cert}' AND commitment_salt IS NULL")
-        )
+        app.count(&format!(
+            "SELECT COUNT(*) FROM gifts WHERE certificate_no = '{cert}' AND commitment_salt IS NULL"
+        ))
         .await?,
         1
     );
@@ -485,7 +452,7 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await?);
-    let case = get_json(&app, &shi, &format!("/api/v1/relief/cases/{case_id}")).await?;
+    let case = app.get_json(&shi, &format!("/api/v1/relief/cases/{case_id}")).await?;
     let files: Vec<String> = case["attachments"]
         .as_array()
         .map(|a| a.iter().filter_map(|a| a["id"].as_str().map(str::to_owned)).collect())
@@ -512,10 +479,9 @@ async fn export_and_anonymise_a_person_keeping_the_books() -> anyhow::Result<()>
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        count(
-            &app,
-            &format!("SELECT COUNT(*) FROM relief_attachments WHERE case_id = '{case_id}' AND sha256 <> 'erased'")
-        )
+        app.count(&format!(
+            "SELECT COUNT(*) FROM relief_attachments WHERE case_id = '{case_id}' AND sha256 <> 'erased'"
+        ))
         .await?,
         0
     );
@@ -582,7 +548,7 @@ async fn the_public_form_needs_the_separate_consent() -> anyhow::Result<()> {
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         body
     };
-    let before = count(&app, "SELECT COUNT(*) FROM relief_cases").await?;
+    let before = app.count("SELECT COUNT(*) FROM relief_cases").await?;
     let res = phone
         .post(app.url("/relief/apply"))
         .header("content-type", format!("multipart/form-data; boundary={boundary}"))
@@ -592,7 +558,7 @@ async fn the_public_form_needs_the_separate_consent() -> anyhow::Result<()> {
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = res.text().await?;
     assert!(page.contains("id=\"health-consent-error\">填写诊断等健康信息须单独勾选同意处理敏感个人信息"));
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM relief_cases").await?, before);
+    assert_eq!(app.count("SELECT COUNT(*) FROM relief_cases").await?, before);
     // The page answered with a fresh form token (and cookie).
     let csrf = hidden_field(&page, "csrf").ok_or_else(|| anyhow::anyhow!("no csrf"))?;
     fields[0] = ("csrf", csrf.as_str());
@@ -604,13 +570,10 @@ async fn the_public_form_needs_the_separate_consent() -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM relief_cases").await?, before + 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM relief_cases").await?, before + 1);
     assert_eq!(
-        count(
-            &app,
-            "SELECT COUNT(*) FROM consents WHERE channel = 'online' AND version = 'health-2026-11'"
-        )
-        .await?,
+        app.count("SELECT COUNT(*) FROM consents WHERE channel = 'online' AND version = 'health-2026-11'")
+            .await?,
         1
     );
     Ok(())

@@ -14,23 +14,6 @@ fn today(app: &TestApp) -> NaiveDate {
     (boai_domain::Clock::now(&app.clock) + Duration::hours(8)).date_naive()
 }
 
-async fn project_id(app: &TestApp, token: &str, code: &str) -> anyhow::Result<String> {
-    let list: Value = app
-        .client()
-        .get(app.url("/api/v1/projects?per_page=100"))
-        .bearer_auth(token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    list["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|p| p["code"] == code))
-        .and_then(|p| p["id"].as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("no project {code}"))
-}
-
 async fn gift(app: &TestApp, token: &str, project: &str, fen: i64, name: &str, on: NaiveDate) -> anyhow::Result<Value> {
     let res = app
         .client()
@@ -117,7 +100,7 @@ fn gbk(text: &str) -> Vec<u8> {
 async fn statements_match_gifts_and_leave_the_rest_visible() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let token = app.token("caiwu").await?;
-    let project = project_id(&app, &token, "CATARACT").await?;
+    let project = app.project_id(&token, "CATARACT").await?;
     let day = today(&app);
     let d = |n: i64| day - Duration::days(n);
     let g1 = gift(&app, &token, &project, 500_037, "张三", d(4)).await?;

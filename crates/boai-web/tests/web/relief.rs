@@ -32,14 +32,8 @@ fn born_years_ago(years: i32) -> String {
     d.format("%Y%m%d").to_string()
 }
 
-async fn get_json(app: &TestApp, token: &str, path: &str) -> anyhow::Result<Value> {
-    let res = app.client().get(app.url(path)).bearer_auth(token).send().await?;
-    anyhow::ensure!(res.status() == StatusCode::OK, "GET {path}: {}", res.status());
-    Ok(res.json().await?)
-}
-
 async fn programme(app: &TestApp, token: &str, name: &str) -> anyhow::Result<Value> {
-    let list = get_json(app, token, "/api/v1/relief/programmes").await?;
+    let list = app.get_json(token, "/api/v1/relief/programmes").await?;
     list["items"]
         .as_array()
         .and_then(|items| items.iter().find(|p| p["name"] == name))
@@ -48,7 +42,7 @@ async fn programme(app: &TestApp, token: &str, name: &str) -> anyhow::Result<Val
 }
 
 async fn case_total(app: &TestApp, token: &str) -> anyhow::Result<u64> {
-    let list = get_json(app, token, "/api/v1/relief/cases?per_page=1").await?;
+    let list = app.get_json(token, "/api/v1/relief/cases?per_page=1").await?;
     list["total"].as_u64().ok_or_else(|| anyhow::anyhow!("no total"))
 }
 
@@ -57,7 +51,9 @@ async fn audit_total(app: &TestApp) -> anyhow::Result<u64> {
     let token = app.token("supervisor").await?;
     let mut total = 0;
     for entity in ["relief_case", "relief_programme", "journal_entry"] {
-        let list = get_json(app, &token, &format!("/api/v1/audit?entity={entity}&per_page=1")).await?;
+        let list = app
+            .get_json(&token, &format!("/api/v1/audit?entity={entity}&per_page=1"))
+            .await?;
         total += list["total"]
             .as_u64()
             .ok_or_else(|| anyhow::anyhow!("no audit total"))?;
@@ -66,7 +62,7 @@ async fn audit_total(app: &TestApp) -> anyhow::Result<u64> {
 }
 
 async fn money_of(app: &TestApp, token: &str, project_id: &str) -> anyhow::Result<i64> {
-    let list = get_json(app, token, "/api/v1/funds/balances").await?;
+    let list = app.get_json(token, "/api/v1/funds/balances").await?;
     list["items"]
         .as_array()
         .and_then(|items| items.iter().find(|b| b["project"]["id"] == project_id))
@@ -293,7 +289,9 @@ async fn online_application_through_three_levels_is_paid_on_the_ledger_and_the_t
 
     // The grassroots unit sees it, with the ID number masked.
     let jiceng = app.token("jiceng").await?;
-    let list = get_json(&app, &jiceng, "/api/v1/relief/cases?status=pending&per_page=100").await?;
+    let list = app
+        .get_json(&jiceng, "/api/v1/relief/cases?status=pending&per_page=100")
+        .await?;
     let case = list["items"]
         .as_array()
         .and_then(|items| items.iter().find(|c| c["case_no"] == case_no.as_str()))
@@ -303,7 +301,9 @@ async fn online_application_through_three_levels_is_paid_on_the_ledger_and_the_t
     assert_eq!(case["id_card_masked"].as_str().map(|m| m.contains("****")), Some(true));
     assert_eq!(case["bank_account_masked"], "**** **** **** 8901");
     let case_id = case["id"].as_str().unwrap().to_owned();
-    let detail = get_json(&app, &jiceng, &format!("/api/v1/relief/cases/{case_id}")).await?;
+    let detail = app
+        .get_json(&jiceng, &format!("/api/v1/relief/cases/{case_id}"))
+        .await?;
     assert_eq!(detail["attachments"].as_array().map(Vec::len), Some(3));
 
     // Unit → district → city.
@@ -329,7 +329,7 @@ async fn online_application_through_three_levels_is_paid_on_the_ledger_and_the_t
     );
     let step3: Value = decide(&app, &shi, &case_id, "approve", None).await?.json().await?;
     assert_eq!(step3["status"], "approved");
-    let detail = get_json(&app, &shi, &format!("/api/v1/relief/cases/{case_id}")).await?;
+    let detail = app.get_json(&shi, &format!("/api/v1/relief/cases/{case_id}")).await?;
     let levels: Vec<&str> = detail["reviews"]
         .as_array()
         .map(|r| r.iter().filter_map(|r| r["level"].as_str()).collect())
@@ -362,7 +362,7 @@ async fn online_application_through_three_levels_is_paid_on_the_ledger_and_the_t
     assert_eq!(money_of(&app, &caiwu, &project_id).await?, money_before - 2_000_000);
 
     // The journal: the case page's entry.
-    let detail = get_json(&app, &shi, &format!("/api/v1/relief/cases/{case_id}")).await?;
+    let detail = app.get_json(&shi, &format!("/api/v1/relief/cases/{case_id}")).await?;
     assert_eq!(detail["entry"]["kind"], "disbursement");
     assert_eq!(detail["entry"]["amount"], 2_000_000);
     assert_eq!(detail["entry"]["project_id"], project_id.as_str());
@@ -377,7 +377,7 @@ async fn online_application_through_three_levels_is_paid_on_the_ledger_and_the_t
     assert!(page.contains("资金来源") && page.contains(&format!("第 {index} 条")));
 
     // The public ledger: kind, amount, pseudonym, no name.
-    let proof = get_json(&app, &shi, &format!("/api/v1/ledger/proofs/{index}")).await?;
+    let proof = app.get_json(&shi, &format!("/api/v1/ledger/proofs/{index}")).await?;
     let entry: Value = serde_json::from_str(proof["entry"].as_str().unwrap())?;
     assert_eq!(entry["kind"], "disbursement");
     assert_eq!(entry["amount_fen"], 2_000_000);
@@ -400,7 +400,9 @@ async fn online_application_through_three_levels_is_paid_on_the_ledger_and_the_t
             })
         })
         .ok_or_else(|| anyhow::anyhow!("no gift's trace reaches the payment"))?;
-    let trace = get_json(&app, &shi, &format!("/api/v1/ledger/trace/{gift_index}")).await?;
+    let trace = app
+        .get_json(&shi, &format!("/api/v1/ledger/trace/{gift_index}"))
+        .await?;
     let text = trace.to_string();
     assert!(text.contains(&pseudonym), "the trace names the case's pseudonym");
     let cases = trace["relief_cases"].as_array().cloned().unwrap_or_default();
@@ -776,7 +778,7 @@ async fn payment_never_exceeds_the_fund_or_the_budget() -> anyhow::Result<()> {
     assert!(field_error(&p, "amount_fen").contains("余额不足"), "{p}");
     assert_eq!(snapshot(&app, &shi).await?, before);
     assert_eq!(money_of(&app, &caiwu, &project_id).await?, money);
-    let case = get_json(&app, &shi, &format!("/api/v1/relief/cases/{too_much}")).await?;
+    let case = app.get_json(&shi, &format!("/api/v1/relief/cases/{too_much}")).await?;
     assert_eq!(case["status"], "approved");
 
     // A budget with ¥100 left for the year: a ¥1,000 grant is refused.
@@ -912,7 +914,9 @@ async fn statistics_equal_direct_sums_over_the_cases() -> anyhow::Result<()> {
     };
     let (web, _) = app.sign_in("shi").await?;
     for (programme, (total, districts, months)) in &per {
-        let stats = get_json(&app, &shi, &format!("/api/v1/relief/stats?programme_id={programme}")).await?;
+        let stats = app
+            .get_json(&shi, &format!("/api/v1/relief/stats?programme_id={programme}"))
+            .await?;
         check(&stats["total"], total);
         assert_eq!(stats["by_district"].as_object().map(|o| o.len()), Some(districts.len()));
         for (d, t) in districts {
@@ -1034,8 +1038,8 @@ async fn the_rule_form_edits_rules_and_lists_are_scoped() -> anyhow::Result<()> 
 
     // lixia sees 历下区's cases only; the city sees more.
     let lixia = app.token("lixia").await?;
-    let mine = get_json(&app, &lixia, "/api/v1/relief/cases?per_page=100").await?;
-    let all = get_json(&app, &shi, "/api/v1/relief/cases?per_page=100").await?;
+    let mine = app.get_json(&lixia, "/api/v1/relief/cases?per_page=100").await?;
+    let all = app.get_json(&shi, "/api/v1/relief/cases?per_page=100").await?;
     assert!(mine["total"].as_u64() < all["total"].as_u64());
     assert!(mine["items"]
         .as_array()
@@ -1054,7 +1058,9 @@ async fn the_rule_form_edits_rules_and_lists_are_scoped() -> anyhow::Result<()> 
         .await?;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     // Overdue cases are flagged.
-    let overdue = get_json(&app, &shi, "/api/v1/relief/cases?overdue=true&per_page=100").await?;
+    let overdue = app
+        .get_json(&shi, "/api/v1/relief/cases?overdue=true&per_page=100")
+        .await?;
     assert!(overdue["total"].as_u64().unwrap_or(0) > 0);
     let page = web.get(app.url("/relief/cases?overdue=1")).send().await?.text().await?;
     assert!(page.contains("overdue-flag"));

@@ -12,23 +12,6 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-async fn project_id(app: &TestApp, token: &str, code: &str) -> anyhow::Result<String> {
-    let list: Value = app
-        .client()
-        .get(app.url("/api/v1/projects?per_page=100"))
-        .bearer_auth(token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    list["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|p| p["code"] == code))
-        .and_then(|p| p["id"].as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("no project {code}"))
-}
-
 /// How many disclosures the public sees.
 async fn public_total(app: &TestApp) -> anyhow::Result<u64> {
     let list: Value = app
@@ -84,7 +67,7 @@ async fn publish_with_a_file_through_the_api_and_download_it_unchanged() -> anyh
     let app = TestApp::demo().await?;
     let token = app.token("shi").await?;
     let c = app.client();
-    let cataract = project_id(&app, &token, "CATARACT").await?;
+    let cataract = app.project_id(&token, "CATARACT").await?;
     let pdf = boai_store::demo::tiny_pdf(&["Cataract project", "Progress report Q2"]);
     let before = public_total(&app).await?;
     let audit_before = disclosure_audit_rows(&app).await?;
@@ -196,7 +179,7 @@ async fn publish_through_the_page_form_with_csrf() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let (c, csrf) = app.sign_in("lixia").await?;
     let token = app.token("lixia").await?;
-    let lx = project_id(&app, &token, "LX-CARE").await?;
+    let lx = app.project_id(&token, "LX-CARE").await?;
     let form = c.get(app.url("/transparency/disclosures/new")).send().await?;
     assert_eq!(form.status(), StatusCode::OK);
     let html = form.text().await?;
@@ -289,7 +272,7 @@ async fn bad_disclosures_are_refused_and_write_nothing() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let token = app.token("caiwu").await?;
     let c = app.client();
-    let project = project_id(&app, &token, "AED").await?;
+    let project = app.project_id(&token, "AED").await?;
     let pdf = b64(b"%PDF-1.4\n%%EOF\n");
     let mut too_big = b"%PDF-1.4\n".to_vec();
     too_big.resize(10 * 1024 * 1024 + 1, b' ');
@@ -420,8 +403,8 @@ async fn staff_publish_only_within_their_scope() -> anyhow::Result<()> {
     let other_district: Value = res.json().await?;
     let other_district = other_district["id"].as_str().unwrap().to_owned();
     let lixia = app.token("lixia").await?;
-    let city_project = project_id(&app, &lixia, "CATARACT").await?;
-    let own = project_id(&app, &lixia, "LX-CARE").await?;
+    let city_project = app.project_id(&lixia, "CATARACT").await?;
+    let own = app.project_id(&lixia, "LX-CARE").await?;
     let before = public_total(&app).await?;
     for project in [&other_district, &city_project] {
         let res = c
@@ -577,7 +560,7 @@ async fn deadlines_flag_the_overdue_demo_projects() -> anyhow::Result<()> {
     assert_eq!(sheet.rows().count(), 1 + items.len());
 
     // A progress report brings the project back within its deadline.
-    let eyecare = project_id(&app, &token, "EYECARE").await?;
+    let eyecare = app.project_id(&token, "EYECARE").await?;
     let res = c
         .post(app.url("/api/v1/transparency/disclosures"))
         .bearer_auth(&token)
