@@ -129,6 +129,7 @@ tables!(
     recognition_levels,
     privacy_requests,
     consents,
+    throttles,
 );
 
 /// Rows of a table whose foreign keys point into the same table come parents first.

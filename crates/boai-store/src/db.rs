@@ -61,6 +61,8 @@ pub struct Store {
     pub(crate) latest_checkpoint: Arc<std::sync::RwLock<Option<crate::ledger::SignedCheckpoint>>>,
     /// API tokens recently resolved (see `accounts::token_cache`).
     pub(crate) token_cache: Arc<crate::accounts::TokenCache>,
+    /// How many passwords this store has checked against a hash (sign-in).
+    pub(crate) password_checks: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -115,6 +117,7 @@ impl Store {
                 ledger_digest: Arc::default(),
                 latest_checkpoint: Arc::default(),
                 token_cache: Arc::default(),
+                password_checks: Arc::default(),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut options = ConnectOptions::new(url.to_owned());
@@ -136,6 +139,7 @@ impl Store {
                 ledger_digest: Arc::default(),
                 latest_checkpoint: Arc::default(),
                 token_cache: Arc::default(),
+                password_checks: Arc::default(),
             })
         } else {
             Err(crate::StoreError::Unavailable(DbErr::Custom(

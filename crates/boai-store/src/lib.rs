@@ -28,6 +28,7 @@ pub mod privacy;
 pub mod relief;
 mod scoped;
 pub mod secrets;
+pub mod throttle;
 pub mod transparency;
 
 pub use db::{create_scratch_database, drop_scratch_database, Backend, Store};

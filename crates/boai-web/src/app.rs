@@ -107,6 +107,9 @@ pub struct Inner {
     pub login_limiter: ClientLimiter,
     /// Public look-ups (find my gift), per client, at the sign-in rate.
     pub lookup_limiter: ClientLimiter,
+    /// Unverified payment notifications, per client, at the sign-in rate
+    /// (verified ones are never limited).
+    pub junk_limiter: ClientLimiter,
     pub metrics: PrometheusHandle,
     /// The certificate font, loaded on first use (it is large).
     pub certificate_font: OnceLock<Result<Arc<CertificateFont>, String>>,
@@ -144,6 +147,7 @@ impl AppState {
             ledger_signer,
             login_limiter: ClientLimiter::per_minute(config.login_rate_per_minute),
             lookup_limiter: ClientLimiter::per_minute(config.login_rate_per_minute),
+            junk_limiter: ClientLimiter::per_minute(config.login_rate_per_minute),
             store,
             config,
             ready: AtomicBool::new(false),
@@ -270,10 +274,24 @@ pub async fn serve(
         state.payments.set_local_addr(addr);
     }
     let sweeper = tokio::spawn(crate::fundraising::payments::sweep(state.clone()));
+    let throttles = tokio::spawn(prune_throttles(state.clone()));
     let (header_timeout, body_timeout) = (state.config.header_read_timeout, state.config.body_read_timeout);
     let app = crate::server::with_body_deadline(build_router(state), body_timeout);
     let served = crate::server::serve(listener, app, header_timeout, shutdown).await;
     signer.abort();
     sweeper.abort();
+    throttles.abort();
     served
+}
+
+/// Forgets security counters (failed sign-ins of unknown names, find-my-gift
+/// guesses, junk notifications) untouched for two days, once an hour.
+async fn prune_throttles(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.store.throttles_prune(chrono::Duration::days(2)).await {
+            tracing::warn!(error = %e, "pruning security counters failed");
+        }
+    }
 }

@@ -258,6 +258,16 @@ const MESSAGES: &[(&str, &str, &str)] = &[
     ("portal.amount", "捐赠金额 (元, 匿名捐赠)", "Amount in yuan (anonymous gifts)"),
     ("portal.look_up", "查询", "Look up"),
     ("portal.not_found", "未找到匹配的捐赠记录", "No matching gift was found"),
+    (
+        "portal.too_many_guesses",
+        "该证书编号的查询错误次数过多, 已暂停查询, 请一小时后再试",
+        "Too many wrong details were tried for this certificate number; look-ups of it are paused, try again in an hour",
+    ),
+    (
+        "portal.opening_needs_name",
+        "按手机号后 4 位查到的捐赠不显示捐赠人全名和承诺的盐; 用捐赠人姓名查询, 即可在此打开承诺核验",
+        "Found by the phone's last digits: the donor's full name and the commitment's salt are not shown; look it up with the donor's name to open the commitment here",
+    ),
     ("portal.your_gift", "您的捐赠", "Your gift"),
     ("portal.date", "日期", "Date"),
     ("portal.amount_label", "金额", "Amount"),

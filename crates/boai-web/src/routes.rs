@@ -148,6 +148,11 @@ pub fn table() -> Vec<Route> {
         get("/api/v1/users", Needs(P::ViewUsers), users::list),
         post("/api/v1/users", Needs(P::ManageUsers), users::create),
         put("/api/v1/users/{id}/role", Needs(P::ManageUsers), users::set_role),
+        post(
+            "/api/v1/users/{id}/password",
+            Needs(P::ManageUsers),
+            users::set_password,
+        ),
         get("/api/v1/audit", Needs(P::ViewAudit), audit::list),
         get("/api/v1/projects", SignedIn, funds::api::projects_list),
         post("/api/v1/projects", Needs(P::ManageProjects), funds::api::project_create),

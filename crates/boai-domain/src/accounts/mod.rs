@@ -1,7 +1,10 @@
 //! Accounts and what each role may do. A role grants permissions; where a
 //! permission applies is the user's data scope (their organisation's
 //! subtree), decided by the store. Passwords: 8–128 characters, at least two of
-//! letters / digits / symbols, not containing the username.
+//! letters / digits / symbols, not containing the username, and not a common
+//! password ([`is_common_password`]). The rules apply where a person sets a
+//! password (account creation, change, reset through the UI or API); the demo
+//! seeding sets `BOAI_DEMO_PASSWORD` (default `boai-demo`) as CONTRACT.md says.
 
 use crate::validation::{required_text, FieldErrors};
 use serde::{Deserialize, Serialize};
@@ -171,7 +174,28 @@ pub fn check_password(errors: &mut FieldErrors, username: &str, password: &str) 
     }
     if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
         errors.add("password", "密码不能包含用户名");
+        return;
     }
+    if is_common_password(password) {
+        errors.add("password", "该密码过于常见, 容易被猜中, 请换一个");
+    }
+}
+
+/// The most common passwords (lower case, one a line), and this platform's
+/// own guessable ones (`boai-demo`, the society's name…).
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+/// Whether a password is on the common list, ignoring case, or is a common
+/// word (4+ characters) with only digits and symbols added after it
+/// (`Summer2026!`).
+pub fn is_common_password(password: &str) -> bool {
+    let lower = password.trim().to_lowercase();
+    let base = lower.trim_end_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
+    COMMON_PASSWORDS
+        .lines()
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .any(|w| w == lower || (w == base && base.chars().count() >= 4 && w.chars().any(|c| c.is_alphabetic())))
 }
 
 #[cfg(test)]
@@ -204,12 +228,30 @@ mod tests {
             check_password(&mut errors, user, pw);
             errors.is_empty()
         };
-        assert!(check("lixia", "boai-demo"));
         assert!(check("lixia", "Spring2026"));
+        assert!(check("lixia", "Autumn-2026"));
+        // Common passwords, whatever their case, and common words with a tail.
+        for common in [
+            "boai-demo",
+            "Password1",
+            "qwerty12",
+            "P@ssw0rd",
+            "woaini1314",
+            "Summer2026!",
+            "1qaz2wsx",
+        ] {
+            assert!(!check("lixia", common), "{common}");
+        }
         assert!(!check("lixia", "short1"));
         assert!(!check("lixia", "onlyletters"));
         assert!(!check("lixia", "lixia-2026!"));
         assert!(!check("lixia", &"a1".repeat(65)));
+    }
+
+    #[test]
+    fn the_common_list_is_long_enough() {
+        assert!(COMMON_PASSWORDS.lines().filter(|l| !l.trim().is_empty()).count() >= 500);
+        assert!(COMMON_PASSWORDS.lines().all(|l| l == l.to_lowercase()));
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub enum AuditAction {
     Logout,
     /// Personal data was read out (a PIPL export).
     Access,
+    /// Attempts refused after repeated failures (find-my-gift guesses).
+    Refuse,
 }
 
 impl AuditAction {
@@ -32,6 +34,7 @@ impl AuditAction {
             AuditAction::Login => "login",
             AuditAction::Logout => "logout",
             AuditAction::Access => "access",
+            AuditAction::Refuse => "refuse",
         }
     }
 
@@ -43,6 +46,7 @@ impl AuditAction {
             "login" => "登录",
             "logout" => "退出",
             "access" => "查阅个人信息",
+            "refuse" => "多次失败后拒绝",
             _ => "其他",
         }
     }

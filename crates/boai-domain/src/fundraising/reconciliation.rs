@@ -220,11 +220,17 @@ pub fn parse_statement(table: &[Vec<String>], layouts: &[BankLayout]) -> Result<
                 row,
                 date,
                 amount,
-                counterparty: cell(party_i).chars().take(100).collect(),
+                counterparty: crate::validation::strip_spoofing(cell(party_i))
+                    .chars()
+                    .take(100)
+                    .collect(),
                 counterparty_account: account_i
                     .map(|j| cell(j).chars().take(40).collect())
                     .filter(|s: &String| !s.is_empty()),
-                memo: cell(memo_i).chars().take(200).collect(),
+                memo: crate::validation::strip_spoofing(cell(memo_i))
+                    .chars()
+                    .take(200)
+                    .collect(),
                 reference,
             }),
             _ => errors.push(format!("第 {row} 行: {}", problems.join("; "))),

@@ -413,8 +413,10 @@ fn optional_long_text(errors: &mut FieldErrors, field: &str, label: &str, raw: O
 }
 
 /// A file name as stored: its last path component, at most 200 characters,
-/// no control characters or quotes.
+/// no control characters or quotes, spoofing characters (a right-to-left
+/// override, zero-width characters) stripped.
 fn clean_file_name(raw: &str) -> Option<String> {
+    let raw = crate::validation::strip_spoofing(raw);
     let name = raw.rsplit(['/', '\\']).next().unwrap_or_default().trim();
     if name.is_empty()
         || name.chars().count() > 200

@@ -91,7 +91,38 @@ pub fn optional_text(
     checked_text(errors, field, label, value, max_chars)
 }
 
+/// Whether a character is invisible formatting that can spoof how a text
+/// reads: zero-width characters (U+200B–U+200D, U+2060, U+FEFF), directional
+/// marks (U+200E, U+200F, U+061C) and bidirectional embeddings, overrides and
+/// isolates (U+202A–U+202E, U+2066–U+2069). A right-to-left override turns
+/// `张三\u{202E}fdp.exe` into what reads as `张三exe.pdf`.
+pub fn is_spoofing_char(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{061C}'
+    )
+}
+
+/// A text without spoofing characters ([`is_spoofing_char`]): THE function
+/// every name, title and file name passes through where it comes in (the
+/// text rules below, file names of uploads), so a certificate, the ledger or
+/// a download never shows a reordered or hidden text.
+pub fn strip_spoofing(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.chars().any(is_spoofing_char) {
+        std::borrow::Cow::Owned(value.chars().filter(|c| !is_spoofing_char(*c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
+}
+
 fn checked_text(errors: &mut FieldErrors, field: &str, label: &str, value: &str, max_chars: usize) -> Option<String> {
+    if value.chars().any(is_spoofing_char) {
+        errors.add(
+            field,
+            format!("{label}不能包含不可见的格式字符 (如零宽字符、从右到左覆盖)"),
+        );
+        return None;
+    }
     if value.chars().count() > max_chars {
         errors.add(field, format!("{label}不能超过 {max_chars} 个字符"));
         return None;
@@ -122,6 +153,34 @@ mod tests {
         assert_eq!(errors.for_field("n"), Some("名称不能超过 5 个字符"));
         let mut errors = FieldErrors::new();
         assert_eq!(required_text(&mut errors, "n", "名称", Some("a\u{0}b"), 5), None);
+        assert!(!errors.is_empty());
+    }
+
+    #[test]
+    fn spoofing_characters_are_refused_in_text_and_stripped_on_request() {
+        for bad in [
+            "张\u{202E}三",
+            "李\u{200B}四",
+            "\u{FEFF}王五",
+            "赵\u{2066}六\u{2069}",
+            "a\u{200F}b",
+        ] {
+            let mut errors = FieldErrors::new();
+            assert_eq!(
+                required_text(&mut errors, "name", "姓名", Some(bad), 50),
+                None,
+                "{bad:?}"
+            );
+            assert!(
+                errors.for_field("name").is_some_and(|m| m.contains("不可见")),
+                "{bad:?}"
+            );
+            assert!(!strip_spoofing(bad).chars().any(is_spoofing_char));
+        }
+        assert_eq!(strip_spoofing("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
+        assert!(matches!(strip_spoofing("张三"), std::borrow::Cow::Borrowed(_)));
+        let mut errors = FieldErrors::new();
+        assert_eq!(optional_text(&mut errors, "n", "名称", Some("a\u{2060}"), 5), None);
         assert!(!errors.is_empty());
     }
 

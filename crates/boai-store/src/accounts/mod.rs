@@ -24,7 +24,7 @@ use boai_domain::ids::{ApiTokenId, OrgId, UserId};
 use boai_domain::scope::Scope;
 use boai_domain::validation::FieldErrors;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -176,6 +176,19 @@ impl Store {
     }
 
     /// Checks a username and password, counting failures and locking out.
+    ///
+    /// The attempt is counted first, atomically (`UPDATE … SET failed_logins
+    /// = failed_logins + 1 … RETURNING`), and only then is the password
+    /// checked: attempt number `threshold` is the last one checked, a failure
+    /// there locks the account, and every attempt past it is refused without
+    /// a check and locks it too, so a burst of concurrent guesses checks at
+    /// most `threshold` passwords. A success resets the count (or, when
+    /// attempts were counted after it, takes back only itself) and only
+    /// while the account is unlocked: a locked account refuses the right
+    /// password.
+    /// A user name without an account is counted and locked the same way (in
+    /// `throttles`) and its password checked against a dummy hash, so the
+    /// answers and their timing do not tell which accounts exist.
     pub async fn sign_in(
         &self,
         username: &str,
@@ -185,44 +198,71 @@ impl Store {
     ) -> StoreResult<LoginOutcome> {
         let now = self.now();
         let username = username.trim().to_ascii_lowercase();
-        let Some(user) = users::Entity::find()
+        let unlocked = sea_orm::Condition::any()
+            .add(users::Column::LockedUntil.is_null())
+            .add(users::Column::LockedUntil.lte(now));
+        let counted = users::Entity::update_many()
+            .col_expr(
+                users::Column::FailedLogins,
+                Expr::col(users::Column::FailedLogins).add(1),
+            )
             .filter(users::Column::Username.eq(username.as_str()))
-            .one(&self.read)
-            .await?
-        else {
-            // Spend the same time as a real check, so timing tells nothing.
-            let _ = verify_password(DUMMY_HASH, password);
-            return Ok(LoginOutcome::BadCredentials);
+            .filter(unlocked.clone())
+            .exec_with_returning(&self.write)
+            .await?;
+        let Some(user) = counted.into_iter().next() else {
+            let existing = users::Entity::find()
+                .filter(users::Column::Username.eq(username.as_str()))
+                .one(&self.write)
+                .await?;
+            return match existing {
+                Some(user) => Ok(LoginOutcome::Locked {
+                    until: user.locked_until.unwrap_or(now),
+                }),
+                None => self.sign_in_unknown(&username, password, policy).await,
+            };
         };
-        if let Some(until) = user.locked_until.filter(|until| *until > now) {
+        let until = now + policy.duration;
+        if user.failed_logins > policy.threshold {
+            self.lock_user(&user, now, until, ip).await?;
             return Ok(LoginOutcome::Locked { until });
         }
-        let password_ok = verify_password(&user.password_hash, password);
+        let password_ok = self.check_password(&user.password_hash, password);
         if !password_ok || !user.active {
-            let failures = user.failed_logins.saturating_add(1);
-            let locked_until = (failures >= policy.threshold).then(|| now + policy.duration);
-            users::Entity::update_many()
-                .col_expr(
-                    users::Column::FailedLogins,
-                    Expr::value(if locked_until.is_some() { 0 } else { failures }),
-                )
-                .col_expr(users::Column::LockedUntil, Expr::value(locked_until))
-                .filter(users::Column::Id.eq(user.id))
-                .exec(&self.write)
-                .await?;
-            return Ok(match locked_until {
-                Some(until) => LoginOutcome::Locked { until },
-                None => LoginOutcome::BadCredentials,
-            });
+            if user.failed_logins >= policy.threshold {
+                self.lock_user(&user, now, until, ip).await?;
+                return Ok(LoginOutcome::Locked { until });
+            }
+            return Ok(LoginOutcome::BadCredentials);
         }
         let actor = self.actor_for(&user, ip).await?;
         let txn = self.begin_write().await?;
-        users::Entity::update_many()
-            .col_expr(users::Column::FailedLogins, Expr::value(0))
+        // The count starts afresh only if no attempt was counted after this
+        // one; otherwise only this attempt is taken back, so a success in the
+        // middle of a burst gives the burst no new guesses.
+        let failed = Expr::col(users::Column::FailedLogins);
+        let reset = users::Entity::update_many()
+            .col_expr(
+                users::Column::FailedLogins,
+                SimpleExpr::Case(Box::new(
+                    Expr::case(failed.clone().lte(user.failed_logins), Expr::value(0)).finally(failed.sub(1)),
+                )),
+            )
             .col_expr(users::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
             .filter(users::Column::Id.eq(user.id))
+            .filter(unlocked)
             .exec(&txn)
             .await?;
+        if reset.rows_affected == 0 {
+            // Locked by a concurrent attempt while this one was checked.
+            txn.rollback().await?;
+            let until = users::Entity::find_by_id(user.id)
+                .one(&self.write)
+                .await?
+                .and_then(|u| u.locked_until)
+                .unwrap_or(until);
+            return Ok(LoginOutcome::Locked { until });
+        }
         append(
             &txn,
             &actor,
@@ -239,6 +279,104 @@ impl Store {
         .await?;
         txn.commit().await?;
         Ok(LoginOutcome::Success(actor))
+    }
+
+    /// How many passwords this store has checked against a hash (a real
+    /// one or the dummy), for tests and metrics.
+    pub fn password_checks(&self) -> u64 {
+        self.password_checks.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn check_password(&self, hash: &str, password: &str) -> bool {
+        self.password_checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        verify_password(hash, password)
+    }
+
+    /// Sign-in with a user name that has no account: counted and locked
+    /// like an account, the password checked against a dummy hash.
+    async fn sign_in_unknown(
+        &self,
+        username: &str,
+        password: &str,
+        policy: LockoutPolicy,
+    ) -> StoreResult<LoginOutcome> {
+        use crate::throttle::{count, hashed_key, lock, Counted, ThrottleKind};
+        let now = self.now();
+        let kind = ThrottleKind::UnknownLogin.as_str();
+        let key = hashed_key(username);
+        let hits = match count(&self.write, kind, &key, now, None).await? {
+            Counted::Locked { until } => return Ok(LoginOutcome::Locked { until }),
+            Counted::Hit { hits, .. } => hits,
+        };
+        let until = now + policy.duration;
+        let threshold = i64::from(policy.threshold);
+        if hits > threshold {
+            lock(&self.write, kind, &key, now, until).await?;
+            return Ok(LoginOutcome::Locked { until });
+        }
+        // Spend the same time as a real check, so timing tells nothing.
+        let _ = self.check_password(DUMMY_HASH, password);
+        if hits >= threshold {
+            lock(&self.write, kind, &key, now, until).await?;
+            return Ok(LoginOutcome::Locked { until });
+        }
+        Ok(LoginOutcome::BadCredentials)
+    }
+
+    /// Locks an account after too many failures (once: a second call while
+    /// it is locked changes nothing), audited.
+    async fn lock_user(
+        &self,
+        user: &users::Model,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        ip: Option<String>,
+    ) -> StoreResult<()> {
+        let txn = self.begin_write().await?;
+        let done = users::Entity::update_many()
+            .col_expr(users::Column::FailedLogins, Expr::value(0))
+            .col_expr(users::Column::LockedUntil, Expr::value(Some(until)))
+            .filter(users::Column::Id.eq(user.id))
+            .filter(
+                sea_orm::Condition::any()
+                    .add(users::Column::LockedUntil.is_null())
+                    .add(users::Column::LockedUntil.lte(now)),
+            )
+            .exec(&txn)
+            .await?;
+        if done.rows_affected == 0 {
+            txn.rollback().await?;
+            return Ok(());
+        }
+        let actor = Actor {
+            user_id: None,
+            username: "sign-in".to_owned(),
+            role: Role::Partner,
+            org_id: OrgId(user.org_id),
+            scope: Scope {
+                org_id: OrgId(user.org_id),
+                path: String::new(),
+            },
+            ip,
+        };
+        append(
+            &txn,
+            &actor,
+            now,
+            AuditChange {
+                action: AuditAction::Update,
+                entity: "user",
+                entity_id: user.id.to_string(),
+                org_id: OrgId(user.org_id),
+                before: None,
+                after: Some(serde_json::json!({
+                    "locked_until": until, "reason": "failed_logins", "username": user.username,
+                })),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// Starts a browser session for a signed-in user.
@@ -596,8 +734,9 @@ impl ScopedStore {
 impl ScopedStore {
     /// Changes the caller's own password: the current one must be right and
     /// the new one must follow the password rules (422 otherwise, nothing
-    /// written). Every browser session of the account ends (sign in again);
-    /// API tokens stay until revoked. Audited without any hash.
+    /// written). Every browser session of the account ends (sign in again)
+    /// and every API token of it is revoked, the one this call came with
+    /// included. Audited without any hash.
     pub async fn password_change(&self, current: &str, new: &str) -> StoreResult<()> {
         let user_id = self.actor.user_id.ok_or(StoreError::Forbidden)?;
         let mut errors = FieldErrors::new();
@@ -640,6 +779,7 @@ impl ScopedStore {
             .filter(sessions::Column::UserId.eq(user_id.0))
             .exec(&txn)
             .await?;
+        let revoked = revoke_tokens(&txn, user_id, now).await?;
         let user = to_user(row)?;
         append(
             &txn,
@@ -651,13 +791,75 @@ impl ScopedStore {
                 entity_id: user.id.to_string(),
                 org_id: user.org_id,
                 before: None,
-                after: Some(serde_json::json!({"password": "changed", "sessions": "ended"})),
+                after: Some(serde_json::json!({
+                    "password": "changed", "sessions": "ended", "tokens_revoked": revoked,
+                })),
             },
         )
         .await?;
         txn.commit().await?;
         self.store.token_cache.forget_all();
         Ok(())
+    }
+
+    /// Sets a new password for an account in scope (administrators: a
+    /// reset). The password rules apply (422, nothing written); the lock and
+    /// failure count are cleared, every session of the account ends and
+    /// every API token of it is revoked. Audited without any hash.
+    pub async fn user_set_password(&self, id: UserId, password: &str) -> StoreResult<User> {
+        self.actor.require(Permission::ManageUsers)?;
+        let row = users::Entity::find_by_id(id.0)
+            .one(&self.store.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let org = orgs::Entity::find_by_id(row.org_id).one(&self.store.read).await?;
+        if !org.is_some_and(|o| self.covers(&o.path)) {
+            return Err(StoreError::NotFound);
+        }
+        let mut errors = FieldErrors::new();
+        boai_domain::accounts::check_password(&mut errors, &row.username, password);
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        let hash = hash_password(password)?;
+        let now = self.store.now();
+        let txn = self.store.begin_write().await?;
+        users::Entity::update_many()
+            .col_expr(users::Column::PasswordHash, Expr::value(hash))
+            .col_expr(users::Column::FailedLogins, Expr::value(0))
+            .col_expr(users::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(users::Column::UpdatedAt, Expr::value(now))
+            .filter(users::Column::Id.eq(id.0))
+            .exec(&txn)
+            .await?;
+        sessions::Entity::delete_many()
+            .filter(sessions::Column::UserId.eq(id.0))
+            .exec(&txn)
+            .await?;
+        let revoked = revoke_tokens(&txn, id, now).await?;
+        let user = User {
+            locked_until: None,
+            ..to_user(row)?
+        };
+        append(
+            &txn,
+            &self.actor,
+            now,
+            AuditChange {
+                action: AuditAction::Update,
+                entity: "user",
+                entity_id: id.to_string(),
+                org_id: user.org_id,
+                before: None,
+                after: Some(serde_json::json!({
+                    "password": "reset", "sessions": "ended", "tokens_revoked": revoked,
+                })),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        self.store.token_cache.forget_all();
+        Ok(user)
     }
 
     /// Gives an account in scope another role (administrators). The change
@@ -705,6 +907,22 @@ impl ScopedStore {
         self.store.token_cache.forget_all();
         Ok(after)
     }
+}
+
+/// Revokes every live API token of a user (a password change or reset):
+/// how many were revoked.
+pub(crate) async fn revoke_tokens<C: ConnectionTrait>(
+    conn: &C,
+    user_id: UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let done = api_tokens::Entity::update_many()
+        .col_expr(api_tokens::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(api_tokens::Column::UserId.eq(user_id.0))
+        .filter(api_tokens::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(done.rows_affected)
 }
 
 pub(crate) async fn insert_user<C: ConnectionTrait>(

@@ -44,6 +44,7 @@ pub mod relief_programmes;
 pub mod relief_reviews;
 pub mod sequences;
 pub mod sessions;
+pub mod throttles;
 pub mod users;
 pub mod wuyou_assessments;
 pub mod wuyou_items;

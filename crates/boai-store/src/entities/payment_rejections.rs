@@ -12,6 +12,11 @@ pub struct Model {
     pub reason: String,
     pub detail: String,
     pub received_at: DateTimeUtc,
+    /// The owning organisation: the order's, or the city's when none is known.
+    pub org_id: Option<Uuid>,
+    /// How many notifications this row stands for (unverified ones are
+    /// aggregated per provider, reason and day).
+    pub hits: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

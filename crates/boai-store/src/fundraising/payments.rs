@@ -10,7 +10,12 @@
 //!   donor, certificate number, journal, public ledger entry, audit) in the
 //!   same transaction;
 //! - every refused notification is a `payment_rejections` row with its reason,
-//!   written in a transaction of its own that touches no money record;
+//!   written in a transaction of its own that touches no money record, owned
+//!   by the order's organisation (the city when no order is known or the
+//!   notification is unverified) and listed by scope; unverified ones (no or
+//!   a bad signature, an unknown key, stale) get a row each only up to
+//!   [`JUNK_ROWS_PER_DAY`] per provider and day, and are then counted in one
+//!   row per provider, reason and day (`hits`);
 //! - a refund is asked of the provider first (`payment_refunds`, pending) and
 //!   applied through the gift-refund path when its notification arrives; a
 //!   refund over what remains of the gift is refused.
@@ -43,6 +48,25 @@ use sea_orm::{
 };
 use serde::Serialize;
 use uuid::Uuid;
+
+impl crate::scoped::OrgOwned for payment_rejections::Entity {
+    fn org_column() -> Self::Column {
+        payment_rejections::Column::OrgId
+    }
+}
+
+/// Unverified notifications recorded one row each, per provider and day;
+/// beyond, they are counted (see the module's rules).
+pub const JUNK_ROWS_PER_DAY: i64 = 100;
+
+/// Whether a refusal came before the notification was verified (anyone can
+/// send one of those).
+fn unverified(reason: Rejection) -> bool {
+    matches!(
+        reason,
+        Rejection::MissingHeaders | Rejection::BadSignature | Rejection::UnknownSerial | Rejection::Stale
+    )
+}
 
 impl crate::scoped::OrgOwned for payment_orders::Entity {
     fn org_column() -> Self::Column {
@@ -126,6 +150,22 @@ pub struct RejectedNotification {
     pub reason: String,
     pub detail: String,
     pub received_at: DateTime<Utc>,
+    /// How many notifications the row stands for (1, or a day's count of
+    /// unverified ones past the daily rows).
+    pub hits: i64,
+}
+
+fn to_rejection(r: payment_rejections::Model) -> RejectedNotification {
+    RejectedNotification {
+        id: r.id,
+        provider: r.provider,
+        notification_id: r.notification_id,
+        out_trade_no: r.out_trade_no,
+        reason: r.reason,
+        detail: r.detail,
+        received_at: r.received_at,
+        hits: r.hits,
+    }
 }
 
 /// A refund asked of a provider.
@@ -314,7 +354,11 @@ impl Store {
         Ok(gifts_to_view(&self.read, rows).await?.pop())
     }
 
-    /// Records a refused notification (its own transaction; no money record).
+    /// Records a refused notification (its own transaction; no money
+    /// record), owned by the order's organisation when the notification was
+    /// verified and names a known order, by the city otherwise. Unverified
+    /// ones past [`JUNK_ROWS_PER_DAY`] for the provider that day only add to
+    /// one counting row per provider, reason and day.
     pub async fn payment_reject(
         &self,
         provider: &str,
@@ -323,7 +367,62 @@ impl Store {
         reason: Rejection,
         detail: &str,
     ) -> StoreResult<()> {
+        use crate::throttle::{count, Counted, ThrottleKind};
         let clip = |s: &str, n: usize| s.chars().take(n).collect::<String>();
+        let now = self.now();
+        let root = orgs::Entity::find()
+            .filter(orgs::Column::ParentId.is_null())
+            .one(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .id;
+        if unverified(reason) {
+            let day = now.date_naive().to_string();
+            let key = format!("{}:{day}", clip(provider, 32));
+            let hits = match count(&self.write, ThrottleKind::NotifyJunk.as_str(), &key, now, None).await? {
+                Counted::Hit { hits, .. } => hits,
+                Counted::Locked { .. } => i64::MAX,
+            };
+            if hits > JUNK_ROWS_PER_DAY {
+                let id = Uuid::new_v5(
+                    &Uuid::NAMESPACE_OID,
+                    format!("boai-junk-notifications:{key}:{}", reason.as_str()).as_bytes(),
+                );
+                payment_rejections::Entity::insert(payment_rejections::ActiveModel {
+                    id: Set(id),
+                    provider: Set(clip(provider, 32)),
+                    notification_id: Set(None),
+                    out_trade_no: Set(None),
+                    reason: Set(reason.as_str().to_owned()),
+                    detail: Set(format!(
+                        "当日第 {JUNK_ROWS_PER_DAY} 条之后的未验证通知, 按原因合计 (hits)"
+                    )),
+                    received_at: Set(now),
+                    org_id: Set(Some(root)),
+                    hits: Set(1),
+                })
+                .on_conflict(
+                    sea_orm::sea_query::OnConflict::column(payment_rejections::Column::Id)
+                        .value(
+                            payment_rejections::Column::Hits,
+                            Expr::col((payment_rejections::Entity, payment_rejections::Column::Hits)).add(1i64),
+                        )
+                        .value(payment_rejections::Column::ReceivedAt, Expr::value(now))
+                        .to_owned(),
+                )
+                .exec_without_returning(&self.write)
+                .await?;
+                return Ok(());
+            }
+        }
+        let org_id = match out_trade_no.filter(|_| !unverified(reason)) {
+            Some(no) => payment_orders::Entity::find()
+                .filter(payment_orders::Column::OutTradeNo.eq(no))
+                .one(&self.read)
+                .await?
+                .map_or(root, |o| o.org_id),
+            None => root,
+        };
         payment_rejections::Entity::insert(payment_rejections::ActiveModel {
             id: Set(Uuid::now_v7()),
             provider: Set(clip(provider, 32)),
@@ -331,7 +430,9 @@ impl Store {
             out_trade_no: Set(out_trade_no.map(|s| clip(s, 64))),
             reason: Set(reason.as_str().to_owned()),
             detail: Set(clip(detail, 500)),
-            received_at: Set(self.now()),
+            received_at: Set(now),
+            org_id: Set(Some(org_id)),
+            hits: Set(1),
         })
         .exec_without_returning(&self.write)
         .await?;
@@ -653,33 +754,6 @@ impl Store {
         txn.commit().await?;
         Ok(done.rows_affected)
     }
-
-    /// Notifications refused, newest first (for staff and tests).
-    pub async fn payment_rejections(&self, page: Page) -> StoreResult<(Vec<RejectedNotification>, u64)> {
-        let query = payment_rejections::Entity::find();
-        let total = query.clone().count(&self.read).await?;
-        let rows = query
-            .order_by_desc(payment_rejections::Column::ReceivedAt)
-            .order_by_desc(payment_rejections::Column::Id)
-            .offset(page.offset())
-            .limit(page.per_page)
-            .all(&self.read)
-            .await?;
-        Ok((
-            rows.into_iter()
-                .map(|r| RejectedNotification {
-                    id: r.id,
-                    provider: r.provider,
-                    notification_id: r.notification_id,
-                    out_trade_no: r.out_trade_no,
-                    reason: r.reason,
-                    detail: r.detail,
-                    received_at: r.received_at,
-                })
-                .collect(),
-            total,
-        ))
-    }
 }
 
 impl ScopedStore {
@@ -716,10 +790,21 @@ impl ScopedStore {
             .ok_or(StoreError::NotFound)
     }
 
-    /// Notifications refused (staff who see gifts).
+    /// Notifications refused, newest first (staff who see gifts), in scope:
+    /// those of orders of the caller's subtree; the unverified ones and
+    /// those naming no known order belong to the city.
     pub async fn payment_rejections_list(&self, page: Page) -> StoreResult<(Vec<RejectedNotification>, u64)> {
         self.actor.require(Permission::ViewGifts)?;
-        self.store.payment_rejections(page).await
+        let query = self.select::<payment_rejections::Entity>();
+        let total = query.clone().count(&self.store.read).await?;
+        let rows = query
+            .order_by_desc(payment_rejections::Column::ReceivedAt)
+            .order_by_desc(payment_rejections::Column::Id)
+            .offset(page.offset())
+            .limit(page.per_page)
+            .all(&self.store.read)
+            .await?;
+        Ok((rows.into_iter().map(to_rejection).collect(), total))
     }
 
     /// Asks for a refund of an online gift: refused when it would exceed

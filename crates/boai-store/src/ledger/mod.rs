@@ -13,7 +13,7 @@
 //!   may sign without conflict.
 
 mod check;
-mod portal;
+pub mod portal;
 
 pub use check::LedgerReport;
 

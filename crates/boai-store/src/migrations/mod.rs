@@ -15,6 +15,7 @@ mod m0008_giving;
 mod m0009_privacy;
 mod m0010_gift_journal_index;
 mod m0011_ledger_nodes_clustered;
+mod m0012_throttles;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_privacy::Migration),
             Box::new(m0010_gift_journal_index::Migration),
             Box::new(m0011_ledger_nodes_clustered::Migration),
+            Box::new(m0012_throttles::Migration),
         ]
     }
 }

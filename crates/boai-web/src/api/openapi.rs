@@ -34,6 +34,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         crate::users::list,
         crate::users::create,
         crate::users::set_role,
+        crate::users::set_password,
         crate::audit::list,
         crate::funds::api::projects_list,
         crate::funds::api::project_get,

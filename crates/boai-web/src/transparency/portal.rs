@@ -31,6 +31,7 @@ use boai_ledger::audit::ProjectTotals;
 use boai_ledger::trace::{trace_gift, Asset, End, GiftTrace, Step};
 use boai_ledger::LedgerEntry;
 use boai_store::fundraising::Gift;
+use boai_store::ledger::portal::FindAttempt;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -288,6 +289,9 @@ struct Found {
     salt: String,
     commitment: String,
     commitment_ok: bool,
+    /// Found without the name (phone tail) and the name is not public: the
+    /// full name, the salt and the commitment's opening are not shown.
+    opening_hidden: bool,
     flows: Vec<FlowRow>,
     asset_goods: bool,
     spent: String,
@@ -338,16 +342,25 @@ async fn find_page(
     form.name = form.name.trim().to_owned();
     form.phone4 = form.phone4.trim().to_owned();
     form.amount = form.amount.trim().to_owned();
-    let (error, found) = if form.cert.is_empty() {
-        (None, None)
+    let (error, found, refused_until) = if form.cert.is_empty() {
+        (None, None, None)
     } else {
         state
             .lookup_limiter
             .check(client_ip(parts).as_deref())
             .map_err(|secs| ApiError::TooManyRequests { retry_after_secs: secs })?;
-        match look_up(state, lang, &form).await? {
-            Some(found) => (None, Some(found)),
-            None => (Some(t(lang, NOT_FOUND)), None),
+        // Counted per certificate before the second factor is checked,
+        // whichever client asks (250 addresses get no more guesses than one).
+        match state.store.find_gift_attempt(&form.cert, client_ip(parts)).await? {
+            FindAttempt::NoSuchGift => (Some(t(lang, NOT_FOUND)), None, None),
+            FindAttempt::Refused { until } => (Some(t(lang, "portal.too_many_guesses")), None, Some(until)),
+            FindAttempt::Go(guess) => match look_up(state, lang, &form).await? {
+                Some(found) => {
+                    state.store.find_gift_found(guess).await?;
+                    (None, Some(found), None)
+                }
+                None => (Some(t(lang, NOT_FOUND)), None, None),
+            },
         }
     };
     let mut response = render(&FindPage {
@@ -363,6 +376,13 @@ async fn find_page(
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(until) = refused_until {
+        let secs = (until - state.store.clock().now()).num_seconds().max(1);
+        *response.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
     Ok(response)
 }
 
@@ -403,8 +423,23 @@ async fn look_up(state: &AppState, lang: Lang, form: &FindForm) -> Result<Option
         .gift_commitment_salt(&gift.certificate_no)
         .await?
         .unwrap_or_default();
-    let donor_name = gift.donor_name.clone().unwrap_or_default();
-    let commitment = boai_ledger::commitment(&gift.certificate_no, &donor_name, &salt);
+    // No more of the name than the public ledger shows (张**), unless the
+    // visitor typed the name itself or the donor consented to show it; the
+    // salt with the commitment would let anyone test names offline, so it
+    // goes with the name.
+    let full_name = gift.donor_name.clone().unwrap_or_default();
+    let name_typed = !form.name.is_empty() && full_name.trim() == form.name;
+    let open = gift.donor_id.is_none() || name_typed || (!full_name.is_empty() && full_name == gift.public_name);
+    let (donor_name, salt) = if open {
+        (full_name, salt)
+    } else {
+        (String::new(), String::new())
+    };
+    let commitment = if open {
+        boai_ledger::commitment(&gift.certificate_no, &donor_name, &salt)
+    } else {
+        String::new()
+    };
     let entries = state.store.ledger_entries_parsed(proof.tree_size).await?;
     let trace = trace_gift(&entries, ledger_index).map_err(|e| ApiError::Internal(e.to_string()))?;
     let names = project_names(state).await?;
@@ -415,7 +450,8 @@ async fn look_up(state: &AppState, lang: Lang, form: &FindForm) -> Result<Option
         status: gift.status.label_zh(),
         ledger_index,
         path_joined: proof.path.join(" "),
-        commitment_ok: entry.commitment.as_deref() == Some(commitment.as_str()),
+        commitment_ok: open && entry.commitment.as_deref() == Some(commitment.as_str()),
+        opening_hidden: !open,
         donor_name,
         salt,
         commitment,

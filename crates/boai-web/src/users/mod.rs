@@ -150,6 +150,30 @@ pub async fn set_role(
     Ok(json_response(StatusCode::OK, &UserDto::from(&user)))
 }
 
+/// A new password for an account (a reset by an administrator).
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordSet {
+    pub password: Option<String>,
+}
+
+/// `POST /api/v1/users/{id}/password`: sets a new password for an account in
+/// scope (administrators) under the password rules; the account's sessions
+/// end and its API tokens are revoked at once; its lock is cleared.
+#[utoipa::path(post, path = "/api/v1/users/{id}/password", tag = "users", params(("id" = Uuid, Path)),
+    request_body = PasswordSet,
+    responses((status = 200, body = UserDto), (status = 401), (status = 403), (status = 404), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn set_password(
+    auth: Authorized<ManageUsers>,
+    Path(id): Path<String>,
+    body: ApiJson<PasswordSet>,
+) -> Result<Response, ApiError> {
+    let id: boai_domain::ids::UserId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let password = body.value.password.unwrap_or_default();
+    let user = auth.store.user_set_password(id, &password).await?;
+    Ok(json_response(StatusCode::OK, &UserDto::from(&user)))
+}
+
 #[derive(Template)]
 #[template(path = "users_list.html")]
 struct UsersPage {

@@ -172,7 +172,10 @@ async fn online_gift_end_to_end_through_the_sandbox() -> anyhow::Result<()> {
     );
     let res = pay(&app, &no).await?;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()["location"], format!("/give/orders/{no}"));
+    // Back to the order's own link: its number and its key (issue 24: an
+    // order number alone never opens the certificate).
+    let back = res.headers()["location"].to_str()?.to_owned();
+    assert!(back.starts_with(&format!("/give/orders/{no}?k=")), "{back}");
     // The notification went over HTTP and was acknowledged in the v3 form.
     let sent = app.state.payments.sandbox().sent();
     assert_eq!(sent.len(), 1);
@@ -205,19 +208,13 @@ async fn online_gift_end_to_end_through_the_sandbox() -> anyhow::Result<()> {
     assert_eq!(staff["donor_name"], "王小明");
     assert_eq!(staff["project_id"], project);
     // The confirmation page: certificate download and how to find it again.
-    let page = app
-        .client()
-        .get(app.url(&format!("/give/orders/{no}")))
-        .send()
-        .await?
-        .text()
-        .await?;
+    let page = app.client().get(app.url(&back)).send().await?.text().await?;
     assert!(page.contains(&cert) && page.contains("下载电子捐赠证书"));
     assert!(page.contains("/transparency/find?cert="));
     // The certificate PDF, and it is genuine by the verification page.
     let res = app
         .client()
-        .get(app.url(&format!("/give/orders/{no}/certificate.pdf")))
+        .get(app.url(&back.replace('?', "/certificate.pdf?")))
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::OK, "certificate (CJK font missing?)");

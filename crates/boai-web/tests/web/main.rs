@@ -16,5 +16,7 @@ mod portal;
 mod privacy;
 mod reconciliation;
 mod relief;
+mod security_accounts;
+mod security_public;
 mod sessions;
 mod transparency;

@@ -46,6 +46,38 @@ pub struct OrderDto {
     pub transaction_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub donor_name: Option<String>,
+    /// The payer's key to this order (only in the answer that creates it):
+    /// `GET /give/orders/{no}?k=…` and `GET /api/v1/giving/orders/{no}?k=…`
+    /// then give the certificate's link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_key: Option<String>,
+}
+
+/// The key that, with an order number, opens the order's certificate: a
+/// signature of the number with the installation's secret (nothing stored).
+pub fn order_key(state: &AppState, out_trade_no: &str) -> String {
+    state
+        .store
+        .secrets()
+        .sign(format!("give-order-link\n{out_trade_no}").as_bytes())
+}
+
+/// The key shown with an order number, if it is the order's own.
+pub fn checked_key<'k>(state: &AppState, out_trade_no: &str, key: Option<&'k str>) -> Option<&'k str> {
+    key.filter(|k| {
+        state
+            .store
+            .secrets()
+            .verify(format!("give-order-link\n{out_trade_no}").as_bytes(), k)
+    })
+}
+
+/// `?k=`: the order's key.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderKeyQuery {
+    /// The order's key (from the answer that created it, or the return link).
+    pub k: Option<String>,
 }
 
 /// The gift an order became.
@@ -56,13 +88,22 @@ pub struct OrderGiftDto {
     pub ledger_index: Option<i64>,
     pub status: String,
     pub public_name: String,
-    /// The certificate PDF for the payer.
-    pub certificate_url: String,
+    /// The certificate PDF for the payer: given only to a caller who shows
+    /// the order's key (`?k=`, from `order_key` or the return link); an
+    /// order number alone never opens a certificate.
+    pub certificate_url: Option<String>,
     /// Where to find the gift again (with name or phone tail).
     pub find_url: String,
 }
 
-pub fn order_dto(order: &PaymentOrder, gift: Option<&boai_store::fundraising::Gift>, staff: bool) -> OrderDto {
+/// An order as answered; `key` is the order's key when the caller showed
+/// it (checked), which alone adds the certificate's link.
+pub fn order_dto(
+    order: &PaymentOrder,
+    gift: Option<&boai_store::fundraising::Gift>,
+    staff: bool,
+    key: Option<&str>,
+) -> OrderDto {
     OrderDto {
         out_trade_no: order.out_trade_no.clone(),
         provider: order.provider.clone(),
@@ -82,7 +123,13 @@ pub fn order_dto(order: &PaymentOrder, gift: Option<&boai_store::fundraising::Gi
             ledger_index: g.ledger_index,
             status: g.status.as_str().to_owned(),
             public_name: g.public_name.clone(),
-            certificate_url: format!("/give/orders/{}/certificate.pdf", order.out_trade_no),
+            certificate_url: key.map(|k| {
+                format!(
+                    "/give/orders/{}/certificate.pdf?k={}",
+                    order.out_trade_no,
+                    crate::components::list::urlencode(k)
+                )
+            }),
             find_url: format!(
                 "/transparency/find?cert={}",
                 crate::components::list::urlencode(&g.certificate_no)
@@ -90,6 +137,7 @@ pub fn order_dto(order: &PaymentOrder, gift: Option<&boai_store::fundraising::Gi
         }),
         transaction_id: if staff { order.transaction_id.clone() } else { None },
         donor_name: if staff { order.donor_name.clone() } else { None },
+        order_key: None,
     }
 }
 
@@ -104,7 +152,11 @@ pub async fn start_order(state: &AppState, input: GiftOrderForCreate) -> Result<
             currency: order.currency.clone(),
             description: order.description.clone(),
             notify_url: state.payments.notify_url(state, provider.id()),
-            return_url: format!("/give/orders/{}", order.out_trade_no),
+            return_url: format!(
+                "/give/orders/{}?k={}",
+                order.out_trade_no,
+                crate::components::list::urlencode(&order_key(state, &order.out_trade_no))
+            ),
             expire_at: order.expires_at,
         })
         .await
@@ -162,18 +214,27 @@ pub async fn create(
         public: b.public.map(|p| p.to_string()),
     })?;
     let (order, pay_url) = start_order(&state, input).await?;
-    let mut dto = order_dto(&order, None, false);
+    let mut dto = order_dto(&order, None, false, None);
     dto.pay_url = Some(pay_url);
+    dto.order_key = Some(order_key(&state, &order.out_trade_no));
     Ok(json_response(StatusCode::CREATED, &dto))
 }
 
 #[utoipa::path(get, path = "/api/v1/giving/orders/{no}", tag = "giving",
-    params(("no" = String, Path, description = "the order number (out_trade_no)")),
+    params(("no" = String, Path, description = "the order number (out_trade_no)"), OrderKeyQuery),
     responses((status = 200, body = OrderDto), (status = 404)))]
-pub async fn get(State(state): State<AppState>, ApiPath(no): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    ApiPath(no): ApiPath<String>,
+    ApiQuery(q): ApiQuery<OrderKeyQuery>,
+) -> Result<Response, ApiError> {
     let order = current_order(&state, &no).await?;
     let gift = state.store.payment_order_gift(&order).await?;
-    Ok(json_response(StatusCode::OK, &order_dto(&order, gift.as_ref(), false)))
+    let key = checked_key(&state, &order.out_trade_no, q.k.as_deref());
+    Ok(json_response(
+        StatusCode::OK,
+        &order_dto(&order, gift.as_ref(), false, key),
+    ))
 }
 
 /// Order filters.
@@ -197,7 +258,7 @@ pub async fn list(auth: Authorized<ViewGifts>, ApiQuery(q): ApiQuery<OrderQuery>
     Ok(json_response(
         StatusCode::OK,
         &ListOf {
-            items: items.iter().map(|o| order_dto(o, None, true)).collect(),
+            items: items.iter().map(|o| order_dto(o, None, true, None)).collect(),
             total,
         },
     ))
@@ -215,6 +276,9 @@ pub struct RejectionDto {
     pub reason_zh: String,
     pub detail: String,
     pub received_at: DateTime<Utc>,
+    /// How many notifications the entry stands for (unverified ones past
+    /// the day's rows are counted in one entry per provider and reason).
+    pub hits: i64,
 }
 
 fn rejection_dto(r: &RejectedNotification) -> RejectionDto {
@@ -227,6 +291,7 @@ fn rejection_dto(r: &RejectedNotification) -> RejectionDto {
         reason: r.reason.clone(),
         detail: r.detail.clone(),
         received_at: r.received_at,
+        hits: r.hits,
     }
 }
 

@@ -4,6 +4,8 @@
 //! the provider's form.
 
 use crate::api::ApiPath;
+use crate::auth::client_ip;
+use crate::auth::pages::RawParts;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -25,9 +27,11 @@ pub struct NotifyAck {
     request_body(content = String, description = "the provider's signed notification (WeChat Pay v3 shaped JSON)"),
     responses((status = 200, body = NotifyAck, description = "`{\"code\":\"SUCCESS\"}`"),
         (status = 400, body = NotifyAck), (status = 401, body = NotifyAck), (status = 404, body = NotifyAck),
+        (status = 429, body = NotifyAck, description = "too many unverified notifications from this client"),
         (status = 503, body = NotifyAck, description = "not yet recordable: the provider retries")))]
 pub async fn notify(
     State(state): State<AppState>,
+    RawParts(parts): RawParts,
     ApiPath(provider): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -44,6 +48,25 @@ pub async fn notify(
     let notice = match p.read_notification(&headers, &body, now) {
         Ok(n) => n,
         Err((reason, detail)) => {
+            // Unverified: anyone may send these. Each client gets the
+            // sign-in rate of them; beyond it nothing is written at all (and
+            // the store aggregates a day's junk past its daily rows).
+            if let Err(secs) = state.junk_limiter.check(client_ip(&parts).as_deref()) {
+                tracing::warn!(
+                    provider = p.id(),
+                    reason = reason.as_str(),
+                    "unverified notifications limited"
+                );
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [
+                        (axum::http::header::CONTENT_TYPE, "application/json".to_owned()),
+                        (axum::http::header::RETRY_AFTER, secs.to_string()),
+                    ],
+                    r#"{"code":"FAIL","message":"请求过于频繁"}"#,
+                )
+                    .into_response();
+            }
             // The body is unverified: keep only what names it, for the record.
             let peek: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
             let id = peek.as_ref().and_then(|v| v["id"].as_str()).map(str::to_owned);

@@ -7,7 +7,7 @@
 //!   download and how to find the gift again (`/transparency/find`);
 //! - `/sandbox/pay/{no}`: the sandbox provider's own payment page (确认支付).
 
-use super::api::{current_order, start_order};
+use super::api::{checked_key, current_order, start_order, OrderKeyQuery};
 use crate::auth::pages::RawParts;
 use crate::auth::{client_ip, MaybeCaller};
 use crate::fundraising::certificates::pdf_response;
@@ -15,7 +15,7 @@ use crate::i18n::Lang;
 use crate::pages::{china_time, render, Layout};
 use crate::{ApiError, AppState, PageError};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -173,6 +173,9 @@ pub async fn give_submit(
 #[template(path = "give_order.html")]
 struct OrderPage {
     layout: Layout,
+    /// The order's key, when the visitor came with it (the payer's return
+    /// link): only then is the certificate offered.
+    key: Option<String>,
     order: PaymentOrder,
     project_name: String,
     gift: Option<Gift>,
@@ -185,8 +188,10 @@ pub async fn order_page(
     RawParts(parts): RawParts,
     MaybeCaller(caller): MaybeCaller,
     Path(no): Path<String>,
+    Query(q): Query<OrderKeyQuery>,
 ) -> Result<Response, PageError> {
     let order = current_order(&state, &no).await?;
+    let key = checked_key(&state, &order.out_trade_no, q.k.as_deref()).map(str::to_owned);
     let gift = state.store.payment_order_gift(&order).await?;
     let project_name = match &gift {
         Some(g) => g.project_name.clone(),
@@ -195,6 +200,7 @@ pub async fn order_page(
     let pending = order.status == OrderStatus::Pending;
     let mut response = render(&OrderPage {
         layout: Layout::new(Lang::from_parts(&parts), "捐赠结果", "/give", caller.as_ref()),
+        key,
         expires: china_time(order.expires_at),
         order,
         project_name,
@@ -211,9 +217,17 @@ pub async fn order_page(
     Ok(response)
 }
 
-/// `GET /give/orders/{no}/certificate.pdf`: the payer's certificate.
-pub async fn order_certificate(State(state): State<AppState>, Path(no): Path<String>) -> Result<Response, ApiError> {
+/// `GET /give/orders/{no}/certificate.pdf?k=…`: the payer's certificate,
+/// only with the order's key (an order number alone is 404).
+pub async fn order_certificate(
+    State(state): State<AppState>,
+    Path(no): Path<String>,
+    Query(q): Query<OrderKeyQuery>,
+) -> Result<Response, ApiError> {
     let order = current_order(&state, &no).await?;
+    if checked_key(&state, &order.out_trade_no, q.k.as_deref()).is_none() {
+        return Err(ApiError::NotFound);
+    }
     let gift = state
         .store
         .payment_order_gift(&order)
