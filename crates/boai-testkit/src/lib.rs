@@ -12,6 +12,8 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
+pub mod hostile;
+
 /// The demo accounts' password in tests.
 pub const PASSWORD: &str = "boai-demo";
 

@@ -5,7 +5,6 @@
 
 use crate::api::ApiPath;
 use crate::AppState;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -25,12 +24,13 @@ pub struct NotifyAck {
     request_body(content = String, description = "the provider's signed notification (WeChat Pay v3 shaped JSON)"),
     responses((status = 200, body = NotifyAck, description = "`{\"code\":\"SUCCESS\"}`"),
         (status = 400, body = NotifyAck), (status = 401, body = NotifyAck), (status = 404, body = NotifyAck),
+        (status = 413, description = "over the body limit: problem+json"),
         (status = 503, body = NotifyAck, description = "not yet recordable: the provider retries")))]
 pub async fn notify(
     State(state): State<AppState>,
     ApiPath(provider): ApiPath<String>,
     headers: HeaderMap,
-    body: Bytes,
+    crate::api::ApiBytes(body): crate::api::ApiBytes,
 ) -> Response {
     let Some(p) = state.payments.get(&provider) else {
         return (
