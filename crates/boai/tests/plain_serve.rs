@@ -6,13 +6,17 @@ mod support;
 
 use boai_testkit::TestDb;
 use std::time::Duration;
-use support::start_server_with;
+use support::{boai, said, start_server_with};
 
 #[tokio::test]
 async fn plain_serve_has_no_sandbox_and_no_public_metrics() -> anyhow::Result<()> {
     let db = TestDb::fresh().await?;
     let dir = tempfile::tempdir()?;
     let data = dir.path().to_string_lossy().into_owned();
+    // A real installation makes its ledger key first.
+    let key = dir.path().join("ledger.key").to_string_lossy().into_owned();
+    let out = boai(&["keygen", "--out", &key]).await?;
+    assert!(out.status.success(), "{}", said(&out));
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build()?;
     let log_path = dir.path().join("serve.log");
     let log = std::fs::File::create(&log_path)?;
