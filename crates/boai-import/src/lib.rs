@@ -13,12 +13,17 @@
 //! - [`rows_from_table`] maps the header row (key or 中文 name) to known
 //!   columns, refusing unknown, duplicate or missing required ones, and numbers
 //!   data rows as in the file (header = row 1), skipping blank rows;
+//! - an .xlsx is checked before it is read ([`guard`]): declared dimension,
+//!   decompressed sizes, shared strings and formulas bounded, so a small
+//!   hostile file cannot make the reader allocate gigabytes;
 //! - never panics, whatever the bytes (fuzzed: `fuzz/fuzz_targets/import_table.rs`,
 //!   `bank_statement.rs`).
 
 use boai_domain::fundraising::reconciliation::{parse_statement, BankLayout, Statement};
 use boai_domain::network::{parse_import_row, UnitImportRow, IMPORT_COLUMNS, IMPORT_REQUIRED};
 use std::io::Cursor;
+
+pub mod guard;
 
 /// The largest import file accepted.
 pub const IMPORT_MAX_BYTES: usize = 5 * 1024 * 1024;
@@ -115,10 +120,12 @@ pub fn read_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
     Ok(rows)
 }
 
+/// The first sheet of an .xlsx as text cells, after [`guard`]'s checks.
 pub fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
     use calamine::{Data, Reader, Xlsx};
     let bad = |e: calamine::XlsxError| format!("无法读取 Excel 文件: {e}");
-    let mut book = Xlsx::new(Cursor::new(bytes.to_vec())).map_err(bad)?;
+    guard::check_package(bytes)?;
+    let mut book = Xlsx::new(Cursor::new(bytes)).map_err(bad)?;
     let name = book
         .sheet_names()
         .first()
@@ -129,15 +136,12 @@ pub fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
             return Err("工作表含有合并单元格, 请取消合并后再导入".to_owned());
         }
     }
-    let formulas = book.worksheet_formula(&name).map_err(bad)?;
-    if formulas.used_cells().any(|(_, _, f)| !f.is_empty()) {
-        return Err("工作表含有公式, 请将公式粘贴为数值后再导入".to_owned());
-    }
+    guard::check_sheet(&mut book, &name)?;
     let range = book.worksheet_range(&name).map_err(bad)?;
     if range.height() > IMPORT_MAX_ROWS + 1 {
         return Err(format!("行数过多 (每次不超过 {IMPORT_MAX_ROWS} 行)"));
     }
-    if range.width() > 64 {
+    if range.width() > guard::MAX_COLUMNS as usize {
         return Err("列数过多, 请使用导入模板".to_owned());
     }
     let mut out = Vec::new();

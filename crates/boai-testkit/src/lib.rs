@@ -13,6 +13,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 pub mod api;
+pub mod hostile;
 pub mod template;
 
 /// The demo accounts' password in tests.

@@ -50,6 +50,34 @@ pub struct WebConfig {
     pub header_read_timeout: std::time::Duration,
     /// A request's whole body must arrive within this of its start (else 408).
     pub body_read_timeout: std::time::Duration,
+    /// A connection on which nothing moves while no request is being
+    /// handled is closed after this.
+    pub idle_timeout: std::time::Duration,
+    /// Connections one client address may hold open at once (more are closed
+    /// unanswered); a trusted proxy's are not limited.
+    pub max_connections_per_ip: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (rate limits,
+    /// audit addresses); none by default.
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// The sandbox payment provider (`/sandbox/…`, notifications from
+    /// `sandbox`): confirms gifts without money, so only for the demo and
+    /// tests. Off, those paths answer 404 and the public giving form says
+    /// online giving is not open.
+    pub sandbox_payments: bool,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsAccess,
+}
+
+/// Who may read `/metrics` (the setting `metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricsAccess {
+    /// Anyone (only where the listener is not reachable from outside).
+    Public,
+    /// A signed-in administrator (session or API token); 404 to anyone else.
+    Admin,
+    /// Nobody: 404.
+    Off,
 }
 
 impl Default for WebConfig {
@@ -71,6 +99,13 @@ impl Default for WebConfig {
             relief_files: None,
             header_read_timeout: std::time::Duration::from_secs(10),
             body_read_timeout: std::time::Duration::from_secs(60),
+            idle_timeout: std::time::Duration::from_secs(60),
+            max_connections_per_ip: 256,
+            trusted_proxies: crate::client_addr::TrustedProxies::default(),
+            // The defaults are the demo's and the tests': `boai serve` sets
+            // both from its settings, whose defaults are off and admin.
+            sandbox_payments: true,
+            metrics: MetricsAccess::Public,
         }
     }
 }
@@ -142,7 +177,7 @@ impl AppState {
             }),
         ));
         AppState(Arc::new(Inner {
-            payments: crate::fundraising::payments::Providers::new(&store),
+            payments: crate::fundraising::payments::Providers::new(&store, config.sandbox_payments),
             relief_files,
             ledger_signer,
             login_limiter: ClientLimiter::per_minute(config.login_rate_per_minute),
@@ -194,6 +229,12 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
 const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    // Answers that may hold personal data are never stored by a browser or
+    // a proxy: every JSON API answer and anything answered to a caller who
+    // presented credentials (unless the handler chose a caching policy).
+    let private = request.uri().path().starts_with("/api/v1/")
+        || request.headers().contains_key(header::AUTHORIZATION)
+        || crate::auth::cookie_present(request.headers(), crate::auth::SESSION_COOKIE);
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if state.config.secure_cookies {
@@ -207,7 +248,7 @@ async fn security_headers(State(state): State<AppState>, request: Request, next:
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if is_html && !headers.contains_key(header::CACHE_CONTROL) {
+    if (is_html || private) && !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
@@ -275,9 +316,15 @@ pub async fn serve(
     }
     let sweeper = tokio::spawn(crate::fundraising::payments::sweep(state.clone()));
     let throttles = tokio::spawn(prune_throttles(state.clone()));
-    let (header_timeout, body_timeout) = (state.config.header_read_timeout, state.config.body_read_timeout);
+    let rules = crate::server::ConnectionRules {
+        header_read_timeout: state.config.header_read_timeout,
+        idle_timeout: state.config.idle_timeout,
+        max_per_address: state.config.max_connections_per_ip.max(1),
+        trusted_proxies: state.config.trusted_proxies.clone(),
+    };
+    let body_timeout = state.config.body_read_timeout;
     let app = crate::server::with_body_deadline(build_router(state), body_timeout);
-    let served = crate::server::serve(listener, app, header_timeout, shutdown).await;
+    let served = crate::server::serve(listener, app, rules, shutdown).await;
     signer.abort();
     sweeper.abort();
     throttles.abort();

@@ -1,10 +1,12 @@
 //! `/healthz` (ready: database reachable, migrations applied, demo seeding
-//! finished — 503 before) and `/metrics` (Prometheus text).
+//! finished — 503 before) and `/metrics` (Prometheus text, as configured).
 
-use crate::AppState;
+use crate::auth::MaybeCaller;
+use crate::{AppState, MetricsAccess};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use boai_domain::accounts::Permission;
 use std::sync::atomic::Ordering;
 
 pub async fn healthz(State(state): State<AppState>) -> Response {
@@ -35,7 +37,18 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// `/metrics`, as the setting `metrics` allows: to anyone, to a signed-in
+/// administrator (session or API token), or to nobody; everyone else gets
+/// the 404 any unknown path gets.
+pub async fn metrics(State(state): State<AppState>, MaybeCaller(caller): MaybeCaller) -> Response {
+    let allowed = match state.config.metrics {
+        MetricsAccess::Public => true,
+        MetricsAccess::Admin => caller.is_some_and(|c| c.actor.role.can(Permission::ManageSettings)),
+        MetricsAccess::Off => false,
+    };
+    if !allowed {
+        return crate::ApiError::NotFound.into_response();
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

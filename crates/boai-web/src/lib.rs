@@ -8,6 +8,7 @@ pub mod api;
 mod app;
 mod audit;
 pub mod auth;
+pub mod client_addr;
 pub mod components;
 mod error;
 mod fundraising;
@@ -27,7 +28,7 @@ mod server;
 mod transparency;
 mod users;
 
-pub use app::{build_router, serve, AppState, WebConfig};
+pub use app::{build_router, serve, AppState, MetricsAccess, WebConfig};
 pub use error::{ApiError, PageError};
 /// Online giving: providers, the sandbox (tests forge and replay with it).
 pub use fundraising::payments;

@@ -352,7 +352,7 @@ async fn run(command: Command, settings: &mut Settings) -> anyhow::Result<ExitCo
                 store.migrate().await.context("migrations failed")?;
                 // The installation's own ledger key and witness: checkpoints
                 // the bench's server signs must verify like any other.
-                let mut config = settings.web_config();
+                let mut config = settings.web_config()?;
                 config.ledger_signer = Some(Arc::new(ledger::load_signer(settings, false)?));
                 Some((store, config))
             } else {
@@ -500,8 +500,26 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let store = connect(settings).await?;
     let signer = ledger::load_signer(settings, demo)?;
-    let mut config = settings.web_config();
+    let mut config = settings.web_config()?;
     config.ledger_signer = Some(Arc::new(signer));
+    // The sandbox confirms gifts without money: the demo turns it on, a
+    // plain serve only when the settings say so (and then says so loudly).
+    config.sandbox_payments = settings.sandbox_payments || demo;
+    if config.sandbox_payments && !demo {
+        tracing::warn!(
+            "sandbox payment provider ON (sandbox_payments = true): online gifts are confirmed without money"
+        );
+    } else if config.sandbox_payments {
+        tracing::info!("sandbox payment provider on (demo)");
+    } else {
+        tracing::info!("sandbox payment provider off; /sandbox/… answers 404");
+    }
+    tracing::info!(
+        metrics = ?config.metrics,
+        trusted_proxies = settings.trusted_proxies.len(),
+        max_connections_per_ip = config.max_connections_per_ip,
+        "web settings"
+    );
     let state = boai_web::AppState::new(store.clone(), config);
     tracing::info!(listen = %settings.listen, backend = store.backend().as_str(), "boai starting");
     let server = tokio::spawn(boai_web::serve(listener, state.clone(), shutdown_signal()));

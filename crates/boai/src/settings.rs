@@ -45,6 +45,23 @@ pub struct Settings {
     pub ledger_key_file: Option<PathBuf>,
     /// The name of a new ledger key: the log's origin line.
     pub ledger_origin: String,
+    /// Seconds a client has to send a request's headers (from connecting,
+    /// and between requests on a kept-alive connection).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may sit with nothing moving and no request
+    /// being handled before it is closed.
+    pub idle_timeout_secs: u64,
+    /// Connections one client address may hold open at once.
+    pub max_connections_per_ip: usize,
+    /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` is
+    /// believed for the client's address; none by default.
+    pub trusted_proxies: Vec<String>,
+    /// The sandbox payment provider (confirms gifts without money); off
+    /// unless set, `serve --demo` turns it on.
+    pub sandbox_payments: bool,
+    /// Who may read `/metrics`: `admin` (a signed-in administrator or an
+    /// administrator's API token), `public` or `off`.
+    pub metrics: boai_web::MetricsAccess,
 }
 
 impl Default for Settings {
@@ -67,6 +84,12 @@ impl Default for Settings {
             demo_gifts: boai_store::demo::DEFAULT_GIFTS,
             ledger_key_file: None,
             ledger_origin: "boai.example/jinan".to_owned(),
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections_per_ip: 256,
+            trusted_proxies: Vec::new(),
+            sandbox_payments: false,
+            metrics: boai_web::MetricsAccess::Admin,
         }
     }
 }
@@ -107,8 +130,12 @@ impl Settings {
         self.data_dir.join("ledger-checkpoint.txt")
     }
 
-    pub fn web_config(&self) -> boai_web::WebConfig {
-        boai_web::WebConfig {
+    /// The web layer's configuration; every security-relevant field is set
+    /// here from the settings, none left to `WebConfig`'s (test) defaults.
+    pub fn web_config(&self) -> anyhow::Result<boai_web::WebConfig> {
+        let trusted_proxies =
+            boai_web::client_addr::TrustedProxies::parse(&self.trusted_proxies).map_err(anyhow::Error::msg)?;
+        Ok(boai_web::WebConfig {
             session_idle_minutes: self.session_idle_minutes,
             session_absolute_hours: self.session_absolute_hours,
             lockout_threshold: self.lockout_threshold.clamp(1, 10),
@@ -120,8 +147,14 @@ impl Settings {
             certificate_font: self.certificate_font.clone(),
             ledger_witness: Some(self.ledger_witness_path()),
             relief_files: Some(self.data_dir.join("relief-files")),
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout_secs.max(1)),
+            max_connections_per_ip: self.max_connections_per_ip.max(1),
+            trusted_proxies,
+            sandbox_payments: self.sandbox_payments,
+            metrics: self.metrics,
             ..boai_web::WebConfig::default()
-        }
+        })
     }
 }
 
@@ -182,6 +215,31 @@ demo_gifts = 20000
 # The name of a new key, which is the ledger's origin line.
 ledger_origin = "boai.example/jinan"
 
+# Connections: a client must send a request's headers within
+# header_read_timeout_secs of connecting (and between requests on a kept-alive
+# connection); a connection with nothing moving and no request being handled
+# is closed after idle_timeout_secs; one client address may hold at most
+# max_connections_per_ip connections at once (more are closed unanswered).
+header_read_timeout_secs = 10
+idle_timeout_secs = 60
+max_connections_per_ip = 256
+
+# Reverse proxies whose X-Forwarded-For names the client (rate limits, the
+# audit trail's addresses), as addresses or networks, e.g.
+# ["127.0.0.1", "10.0.0.0/8"]. Empty: the header is ignored, the client is the
+# connection's peer. Connections from a listed proxy are not limited per address.
+trusted_proxies = []
+
+# The sandbox payment provider (/sandbox/…): it confirms online gifts WITHOUT
+# money, for the demo and trials only. `boai serve --demo` turns it on; a plain
+# `boai serve` has it off (those paths answer 404) unless this says true.
+sandbox_payments = false
+
+# Who may read /metrics (Prometheus text): "admin" (a signed-in administrator,
+# or an administrator's API token as Authorization: Bearer …), "public"
+# (anyone: only where the listener is not reachable from outside) or "off".
+metrics = "admin"
+
 # The demo accounts' password is taken from the environment variable
 # BOAI_DEMO_PASSWORD when the demo is seeded (default "boai-demo").
 "#;
@@ -198,6 +256,28 @@ mod tests {
         assert_eq!(parsed.lockout_threshold, defaults.lockout_threshold);
         assert_eq!(parsed.session_idle_minutes, defaults.session_idle_minutes);
         assert_eq!(parsed.database_url, None);
+        assert_eq!(parsed.header_read_timeout_secs, defaults.header_read_timeout_secs);
+        assert_eq!(parsed.idle_timeout_secs, defaults.idle_timeout_secs);
+        assert_eq!(parsed.max_connections_per_ip, defaults.max_connections_per_ip);
+        assert_eq!(parsed.trusted_proxies, defaults.trusted_proxies);
+        assert_eq!(parsed.sandbox_payments, defaults.sandbox_payments);
+        assert_eq!(parsed.metrics, defaults.metrics);
+    }
+
+    #[test]
+    fn a_plain_serve_has_no_sandbox_no_public_metrics_and_no_trusted_proxy() -> anyhow::Result<()> {
+        let config = Settings::default().web_config()?;
+        assert!(!config.sandbox_payments);
+        assert_eq!(config.metrics, boai_web::MetricsAccess::Admin);
+        assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.header_read_timeout, std::time::Duration::from_secs(10));
+        assert_eq!(config.max_connections_per_ip, 256);
+        let bad = Settings {
+            trusted_proxies: vec!["proxy.example".to_owned()],
+            ..Settings::default()
+        };
+        assert!(bad.web_config().is_err());
+        Ok(())
     }
 
     #[test]

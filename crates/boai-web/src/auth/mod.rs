@@ -72,12 +72,27 @@ pub fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// The client's address, when the server knows it.
+/// The client's address, when the server knows it: the TCP peer, or behind
+/// a trusted proxy the address it forwards ([`crate::client_addr`]).
 pub fn client_ip(parts: &Parts) -> Option<String> {
+    if let Some(crate::client_addr::ClientIp(ip)) = parts.extensions.get() {
+        return Some(ip.to_string());
+    }
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_string())
+}
+
+/// Whether the request carries a cookie named `name`.
+pub fn cookie_present(headers: &axum::http::HeaderMap, name: &str) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(k, _)| k == name)
 }
 
 /// The value of a cookie in the request.

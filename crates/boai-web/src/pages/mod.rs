@@ -247,7 +247,7 @@ pub struct NextQuery {
 /// Switches the language and goes back.
 pub async fn set_lang(Path(lang): Path<String>, Query(q): Query<NextQuery>) -> Response {
     let value = if lang == "en" { "en" } else { "zh" };
-    let next = safe_next(q.next.as_deref());
+    let next = same_site_path(q.next.as_deref()).unwrap_or_else(|| "/".to_owned());
     let mut response = Redirect::to(&next).into_response();
     if let Ok(cookie) = format!("boai_lang={value}; Path=/; Max-Age=31536000; SameSite=Lax").parse() {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
@@ -255,12 +255,37 @@ pub async fn set_lang(Path(lang): Path<String>, Query(q): Query<NextQuery>) -> R
     response
 }
 
-/// A local path to go to after an action; anything else becomes `/dashboard`.
+/// A local path to go to after signing in; anything else becomes the
+/// start page `/dashboard` (see [`same_site_path`]).
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/dashboard".to_owned(),
+    same_site_path(next).unwrap_or_else(|| "/dashboard".to_owned())
+}
+
+/// THE rule for a `next` a client sends (sign-in, language switch): the
+/// value (already percent-decoded by the form or query) is taken only as a
+/// path on this site — one leading `/` and not a second one, no backslash,
+/// no control character (tab, CR, LF, VT, DEL, C1 …) anywhere, at most
+/// 2,000 characters — so no browser can read it as another host and nothing
+/// unchecked reaches a `Location` header. Spaces and non-ASCII characters
+/// are percent-encoded. `None` means: go to the start page instead.
+pub fn same_site_path(next: Option<&str>) -> Option<String> {
+    let next = next?;
+    let rest = next.strip_prefix('/')?;
+    if rest.starts_with('/') || next.contains('\\') || next.chars().any(char::is_control) || next.len() > 2_000 {
+        return None;
     }
+    let mut out = String::with_capacity(next.len());
+    for c in next.chars() {
+        if c.is_ascii_graphic() {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    Some(out)
 }
 
 /// The page language from the request's cookie.

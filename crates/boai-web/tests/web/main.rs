@@ -17,6 +17,7 @@ mod privacy;
 mod reconciliation;
 mod relief;
 mod security_accounts;
+mod security_edge;
 mod security_public;
 mod sessions;
 mod transparency;

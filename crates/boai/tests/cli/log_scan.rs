@@ -39,6 +39,8 @@ async fn start_server(
             .env("RUST_LOG", "debug")
             .env("BOAI_LOG_FORMAT", format)
             .env("BOAI_PUBLIC_URL", base)
+            // The flows pay through the sandbox, off on a plain serve.
+            .env("BOAI_SANDBOX_PAYMENTS", "true")
             .stderr(log);
         Ok(())
     })

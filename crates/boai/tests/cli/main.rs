@@ -8,6 +8,7 @@ mod backup;
 mod cli;
 mod durability;
 mod log_scan;
+mod plain_serve;
 mod rotation;
 mod support;
 mod verify;

@@ -143,7 +143,11 @@ pub fn order_dto(
 
 /// Opens an order with the default provider; the public pages and API share it.
 pub async fn start_order(state: &AppState, input: GiftOrderForCreate) -> Result<(PaymentOrder, String), ApiError> {
-    let provider = state.payments.default_provider();
+    let Some(provider) = state.payments.default_provider() else {
+        let mut errors = boai_domain::validation::FieldErrors::new();
+        errors.add("amount", "网上捐赠暂未开通, 请通过银行转账或到红十字会现场捐赠");
+        return Err(ApiError::Validation(errors));
+    };
     let order = state.store.payment_order_create(provider.id(), input).await?;
     let created = provider
         .create_order(&OrderRequest {

@@ -41,12 +41,16 @@ impl std::fmt::Debug for Providers {
 }
 
 impl Providers {
-    /// The sandbox, with its key derived from the store's secrets. A real
-    /// provider is registered here with its configured keys.
-    pub fn new(store: &Store) -> Providers {
+    /// The sandbox (its key derived from the store's secrets) when
+    /// `sandbox` is on: it confirms gifts without money, so only the demo and
+    /// tests turn it on. A real provider is registered here with its
+    /// configured keys.
+    pub fn new(store: &Store, sandbox_on: bool) -> Providers {
         let sandbox = Arc::new(SandboxProvider::new(store.secrets(), store.clock().clone()));
         let mut by_id: HashMap<&'static str, Arc<dyn PaymentProvider>> = HashMap::new();
-        by_id.insert(sandbox.id(), sandbox.clone());
+        if sandbox_on {
+            by_id.insert(sandbox.id(), sandbox.clone());
+        }
         Providers {
             sandbox,
             by_id,
@@ -58,14 +62,21 @@ impl Providers {
         self.by_id.get(id).cloned()
     }
 
-    /// The provider the public giving pages use.
-    pub fn default_provider(&self) -> Arc<dyn PaymentProvider> {
-        self.sandbox.clone()
+    /// The provider the public giving pages use: none when no provider is
+    /// configured (online giving is then not open).
+    pub fn default_provider(&self) -> Option<Arc<dyn PaymentProvider>> {
+        self.get("sandbox")
     }
 
-    /// The sandbox itself (its pages, and tests that forge or replay).
+    /// The sandbox itself (its pages, and tests that forge or replay);
+    /// whether it is on is [`Providers::sandbox_on`].
     pub fn sandbox(&self) -> &Arc<SandboxProvider> {
         &self.sandbox
+    }
+
+    /// Whether the sandbox is configured (its pages answer 404 otherwise).
+    pub fn sandbox_on(&self) -> bool {
+        self.by_id.contains_key("sandbox")
     }
 
     /// Called once the listener is bound.
@@ -84,11 +95,13 @@ impl Providers {
     }
 }
 
-/// Expires unpaid orders once a minute (on the store's clock).
+/// Expires unpaid orders once a minute (on the store's clock), and prunes
+/// the sandbox's memory of orders.
 pub async fn sweep(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
     loop {
         tick.tick().await;
+        state.payments.sandbox().prune();
         if let Err(e) = state.store.payment_orders_expire().await {
             tracing::warn!(error = %e, "expiring payment orders failed");
         }

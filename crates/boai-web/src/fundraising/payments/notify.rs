@@ -7,7 +7,6 @@ use crate::api::ApiPath;
 use crate::auth::client_ip;
 use crate::auth::pages::RawParts;
 use crate::AppState;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,13 +27,14 @@ pub struct NotifyAck {
     responses((status = 200, body = NotifyAck, description = "`{\"code\":\"SUCCESS\"}`"),
         (status = 400, body = NotifyAck), (status = 401, body = NotifyAck), (status = 404, body = NotifyAck),
         (status = 429, body = NotifyAck, description = "too many unverified notifications from this client"),
+        (status = 413, description = "over the body limit: problem+json"),
         (status = 503, body = NotifyAck, description = "not yet recordable: the provider retries")))]
 pub async fn notify(
     State(state): State<AppState>,
     RawParts(parts): RawParts,
     ApiPath(provider): ApiPath<String>,
     headers: HeaderMap,
-    body: Bytes,
+    crate::api::ApiBytes(body): crate::api::ApiBytes,
 ) -> Response {
     let Some(p) = state.payments.get(&provider) else {
         return (

@@ -251,6 +251,9 @@ pub async fn sandbox_page(
     RawParts(parts): RawParts,
     Path(no): Path<String>,
 ) -> Result<Response, PageError> {
+    if !state.payments.sandbox_on() {
+        return Err(ApiError::NotFound.into());
+    }
     let order = state.payments.sandbox().order(&no);
     let now = state.store.clock().now();
     let error = match &order {
@@ -284,6 +287,9 @@ pub async fn sandbox_pay(
     RawParts(parts): RawParts,
     Path(no): Path<String>,
 ) -> Result<Response, PageError> {
+    if !state.payments.sandbox_on() {
+        return Err(ApiError::NotFound.into());
+    }
     match state.payments.sandbox().pay(&no).await {
         Ok(order) => Ok(Redirect::to(&order.return_url).into_response()),
         Err(e) => {

@@ -3,7 +3,8 @@
 //! (derived from the installation's secrets, so it survives restarts), its
 //! own payment page (`/sandbox/pay/{order}` with 确认支付), and sends its
 //! signed notifications over real HTTP to the notify URL. What it knows of
-//! orders lives in memory (a sandbox forgets on restart). The platform side
+//! orders lives in memory (a sandbox forgets on restart), pruned: expired
+//! unpaid orders go, and at most [`MAX_ORDERS`] are kept. The platform side
 //! trusts only its public key, as it would a real provider's certificate.
 
 use super::provider::{
@@ -55,6 +56,12 @@ pub struct SentNotification {
     pub status: u16,
     pub answer: String,
 }
+
+/// The most orders the sandbox keeps in memory: beyond it the oldest go.
+pub const MAX_ORDERS: usize = 10_000;
+/// How long the sandbox remembers a paid order (for refunds) after it would
+/// have expired unpaid.
+pub const PAID_ORDERS_KEPT_DAYS: i64 = 30;
 
 /// Why the sandbox would not take a payment.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -164,6 +171,35 @@ impl SandboxProvider {
         self.sent.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// How many orders the sandbox holds.
+    pub fn order_count(&self) -> usize {
+        self.orders.lock().map(|o| o.len()).unwrap_or_default()
+    }
+
+    /// Forgets orders that can no longer be paid (expired unpaid), paid ones
+    /// past [`PAID_ORDERS_KEPT_DAYS`], and then the oldest beyond
+    /// [`MAX_ORDERS`] - 1, leaving room for one more.
+    pub fn prune(&self) {
+        let now = self.clock.now();
+        let Ok(mut orders) = self.orders.lock() else {
+            return;
+        };
+        let kept = chrono::Duration::days(PAID_ORDERS_KEPT_DAYS);
+        orders.retain(|_, o| match o.transaction_id {
+            None => o.expire_at > now,
+            Some(_) => o.expire_at + kept > now,
+        });
+        if orders.len() >= MAX_ORDERS {
+            let mut by_age: Vec<(DateTime<Utc>, String)> =
+                orders.values().map(|o| (o.expire_at, o.out_trade_no.clone())).collect();
+            by_age.sort();
+            let excess = orders.len() + 1 - MAX_ORDERS;
+            for (_, no) in by_age.into_iter().take(excess) {
+                orders.remove(&no);
+            }
+        }
+    }
+
     /// An order the payment page shows.
     pub fn order(&self, out_trade_no: &str) -> Option<SandboxOrder> {
         self.orders.lock().ok()?.get(out_trade_no).cloned()
@@ -246,6 +282,7 @@ impl PaymentProvider for SandboxProvider {
         if order.currency != "CNY" || order.amount_fen <= 0 {
             return Err(ProviderError::Refused("金额或币种无效".to_owned()));
         }
+        self.prune();
         let mut orders = self
             .orders
             .lock()
