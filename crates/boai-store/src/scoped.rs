@@ -3,14 +3,22 @@
 //! every write checks that the record lands inside it. Out-of-scope records
 //! are reported as [`StoreError::NotFound`](crate::StoreError::NotFound), never
 //! as forbidden, so a probe learns nothing.
+//!
+//! The predicates: [`ScopedStore::select`] (rows owned in the subtree),
+//! `select_or_city` (and the city's: projects), `in_branch` (a filter to one
+//! branch within scope), `org_in_scope` / `require_org` (THE check of an
+//! organisation a write names) and `orgs_within` (a subtree without an
+//! actor). They are the only SQL over organisation paths; the wider reaches
+//! are pure functions of [`boai_domain::scope`]. `tests/store/scope.rs`
+//! fails when another file of boai-store or boai-web reads scope itself.
 
 use crate::entities::orgs;
 use crate::{Store, StoreError, StoreResult};
 use boai_domain::accounts::{Permission, Role};
 use boai_domain::ids::{OrgId, UserId};
 use boai_domain::scope::Scope;
-use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement, SimpleExpr};
-use sea_orm::{Condition, EntityTrait, QueryFilter, Select};
+use sea_orm::sea_query::{Alias, Expr, Query, SimpleExpr};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select};
 
 /// Who is acting, from where, within which subtree.
 #[derive(Debug, Clone)]
@@ -93,51 +101,79 @@ impl ScopedStore {
         &self.actor
     }
 
-    /// The ids of the organisations in scope, as a subquery.
-    pub(crate) fn subtree(&self) -> SelectStatement {
-        Query::select()
-            .column(orgs::Column::Id)
-            .from(orgs::Entity)
-            .and_where(Expr::col(orgs::Column::Path).like(format!("{}%", self.actor.scope.path)))
-            .to_owned()
-    }
-
     /// `E::find()` restricted to the actor's subtree: a correlated `EXISTS`
     /// on the row's organisation (one primary-key look-up per row), not
     /// `org_id IN (subtree)`, which SQLite answers by scanning every
     /// organisation's path with `LIKE` on each query (1–2 ms of the gift
     /// write path at 2,341 organisations; see docs/performance.md).
     pub(crate) fn select<E: OrgOwned>(&self) -> Select<E> {
-        E::find().filter(self.owner_in(E::default(), E::org_column(), false))
+        E::find().filter(owned_within::<E>(&self.actor.scope.path, false))
     }
 
-    /// `EXISTS` an organisation with id `table.column` in the actor's
-    /// subtree (or, with `or_root`, the root organisation).
-    pub(crate) fn owner_in<T, C>(&self, table: T, column: C, or_root: bool) -> SimpleExpr
-    where
-        T: sea_orm::sea_query::IntoIden + 'static,
-        C: sea_orm::sea_query::IntoIden + 'static,
-    {
-        // Aliased: the outer table may be `orgs` itself, and an unaliased
-        // inner `orgs` would shadow it (`orgs.id = orgs.id`, always true).
-        let inner = || Alias::new("scope_org");
-        let mut reach =
-            Condition::any().add(Expr::col((inner(), orgs::Column::Path)).like(format!("{}%", self.actor.scope.path)));
-        if or_root {
-            reach = reach.add(Expr::col((inner(), orgs::Column::ParentId)).is_null());
-        }
-        Expr::exists(
-            Query::select()
-                .expr(Expr::val(1))
-                .from_as(orgs::Entity, inner())
-                .and_where(Expr::col((inner(), orgs::Column::Id)).equals((table, column)))
-                .cond_where(reach)
-                .to_owned(),
-        )
+    /// `E::find()` restricted to the actor's subtree and the city's own rows
+    /// ([`Scope::contains_or_city`] as SQL): projects, which the city owns
+    /// for everyone.
+    pub(crate) fn select_or_city<E: OrgOwned>(&self) -> Select<E> {
+        E::find().filter(owned_within::<E>(&self.actor.scope.path, true))
     }
 
-    /// Whether an organisation path lies within scope.
-    pub(crate) fn covers(&self, org_path: &str) -> bool {
-        self.actor.scope.contains_path(org_path)
+    /// A filter narrowing an `E` query (already in scope) to the subtree of
+    /// `branch` (itself included); a branch that does not exist matches no
+    /// row. Reads the branch's path once.
+    pub(crate) async fn in_branch<E: OrgOwned>(&self, branch: OrgId) -> StoreResult<SimpleExpr> {
+        let path = orgs::Entity::find_by_id(branch.0)
+            .one(&self.store.read)
+            .await?
+            .map(|o| o.path)
+            .unwrap_or_else(|| "/-none-/".to_owned());
+        Ok(owned_within::<E>(&path, false))
     }
+
+    /// The organisation `id` if it lies in the actor's subtree; `None` when
+    /// it does not exist or lies outside (the two are not told apart). THE
+    /// check before a write names an organisation: read on `conn`, so inside
+    /// the write's transaction when there is one.
+    pub(crate) async fn org_in_scope<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        id: OrgId,
+    ) -> StoreResult<Option<orgs::Model>> {
+        Ok(self
+            .select::<orgs::Entity>()
+            .filter(orgs::Column::Id.eq(id.0))
+            .one(conn)
+            .await?)
+    }
+
+    /// [`org_in_scope`](Self::org_in_scope), or [`StoreError::NotFound`].
+    pub(crate) async fn require_org<C: ConnectionTrait>(&self, conn: &C, id: OrgId) -> StoreResult<orgs::Model> {
+        self.org_in_scope(conn, id).await?.ok_or(StoreError::NotFound)
+    }
+}
+
+/// `EXISTS` an organisation with the id in `E`'s organisation column whose
+/// path starts with `path` (or, with `or_city`, a root organisation): the one
+/// SQL form of [`Scope::contains_path`] / [`Scope::contains_or_city`].
+fn owned_within<E: OrgOwned>(path: &str, or_city: bool) -> SimpleExpr {
+    // Aliased: the outer table may be `orgs` itself, and an unaliased
+    // inner `orgs` would shadow it (`orgs.id = orgs.id`, always true).
+    let inner = || Alias::new("scope_org");
+    let mut reach = Condition::any().add(Expr::col((inner(), orgs::Column::Path)).like(format!("{path}%")));
+    if or_city {
+        reach = reach.add(Expr::col((inner(), orgs::Column::ParentId)).is_null());
+    }
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from_as(orgs::Entity, inner())
+            .and_where(Expr::col((inner(), orgs::Column::Id)).equals((E::default(), E::org_column())))
+            .cond_where(reach)
+            .to_owned(),
+    )
+}
+
+/// Organisations of the subtree rooted at `path` (itself included), for the
+/// reads that have no actor (the public application form's district).
+pub(crate) fn orgs_within(path: &str) -> SimpleExpr {
+    owned_within::<orgs::Entity>(path, false)
 }

@@ -319,6 +319,6 @@ pub struct Org {
 impl Org {
     /// Depth in the tree: 0 for the city.
     pub fn depth(&self) -> usize {
-        self.path.matches('/').count().saturating_sub(2)
+        crate::scope::depth(&self.path)
     }
 }

@@ -700,8 +700,7 @@ impl ScopedStore {
         self.actor.require(Permission::ManageUsers)?;
         let password_hash = hash_password(&input.password)?;
         let txn = self.store.begin_write().await?;
-        let org = orgs::Entity::find_by_id(input.org_id.0).one(&txn).await?;
-        if !org.is_some_and(|o| self.covers(&o.path)) {
+        if self.org_in_scope(&txn, input.org_id).await?.is_none() {
             let mut errors = FieldErrors::new();
             errors.add("org_id", "所属组织不存在或不在您的管辖范围内");
             return Err(errors.into());
@@ -872,10 +871,7 @@ impl ScopedStore {
             .one(&txn)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let org = orgs::Entity::find_by_id(row.org_id).one(&txn).await?;
-        if !org.is_some_and(|o| self.covers(&o.path)) {
-            return Err(StoreError::NotFound);
-        }
+        self.require_org(&txn, OrgId(row.org_id)).await?;
         if Some(id) == self.actor.user_id && role != self.actor.role {
             let mut errors = FieldErrors::new();
             errors.add("role", "不能修改自己的角色");

@@ -157,8 +157,8 @@ impl ScopedStore {
             .from(bank_statement_lines::Entity)
             .and_where(Expr::col(bank_statement_lines::Column::ProposedGiftId).is_not_null())
             .to_owned();
-        let rows = gifts::Entity::find()
-            .filter(gifts::Column::OrgId.in_subquery(self.subtree()))
+        let rows = self
+            .select::<gifts::Entity>()
             .filter(gifts::Column::Channel.is_in([
                 Channel::BankTransfer.as_str(),
                 Channel::Online.as_str(),

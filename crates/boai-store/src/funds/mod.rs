@@ -8,6 +8,7 @@
 
 use crate::audit::{append, AuditChange};
 use crate::entities::{accounts, journal_entries, journal_lines, orgs, projects, sequences};
+use crate::scoped::OrgOwned;
 use crate::{Actor, Page, ScopedStore, Store, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
 use boai_domain::audit::AuditAction;
@@ -668,11 +669,17 @@ pub(crate) async fn ensure_house_funds<C: ConnectionTrait>(
     Ok(())
 }
 
+impl OrgOwned for projects::Entity {
+    fn org_column() -> Self::Column {
+        projects::Column::OrgId
+    }
+}
+
 impl ScopedStore {
     /// Projects the actor may read: those owned in their subtree, and every
     /// project the city owns.
     pub(crate) fn projects_select(&self) -> sea_orm::Select<projects::Entity> {
-        projects::Entity::find().filter(self.owner_in(projects::Entity, projects::Column::OrgId, true))
+        self.select_or_city::<projects::Entity>()
     }
 
     pub async fn projects_list(&self, filter: &ProjectFilter, page: Page) -> StoreResult<(Vec<Project>, u64)> {
@@ -721,8 +728,7 @@ impl ScopedStore {
             );
         }
         let txn = self.store.begin_write().await?;
-        let org = orgs::Entity::find_by_id(input.org_id.0).one(&txn).await?;
-        if !org.is_some_and(|o| self.covers(&o.path)) {
+        if self.org_in_scope(&txn, input.org_id).await?.is_none() {
             errors.add("org_id", "所属组织不存在或不在您的管辖范围内");
         }
         if !errors.is_empty() {
@@ -754,11 +760,7 @@ impl ScopedStore {
     pub async fn project_set_status(&self, id: ProjectId, status: ProjectStatus) -> StoreResult<Project> {
         self.actor.require(Permission::ManageProjects)?;
         let before = self.project_get(id).await?;
-        let org_path = orgs::Entity::find_by_id(before.org_id.0)
-            .one(&self.store.read)
-            .await?
-            .map(|o| o.path);
-        if !org_path.is_some_and(|p| self.covers(&p)) {
+        if self.org_in_scope(&self.store.read, before.org_id).await?.is_none() {
             return Err(StoreError::Forbidden);
         }
         let now = self.store.now();

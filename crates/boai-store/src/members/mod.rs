@@ -539,20 +539,7 @@ impl ScopedStore {
             query = query.filter(members::Column::OrgId.eq(unit.0));
         }
         if let Some(branch) = filter.branch_id {
-            let path = orgs::Entity::find_by_id(branch.0)
-                .one(&self.store.read)
-                .await?
-                .map(|o| o.path)
-                .unwrap_or_else(|| "/-none-/".to_owned());
-            query = query.filter(
-                members::Column::OrgId.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(orgs::Column::Id)
-                        .from(orgs::Entity)
-                        .and_where(sea_orm::sea_query::Expr::col(orgs::Column::Path).like(format!("{path}%")))
-                        .to_owned(),
-                ),
-            );
+            query = query.filter(self.in_branch::<members::Entity>(branch).await?);
         }
         if let Some(t) = filter.type_code.as_deref().filter(|t| !t.is_empty()) {
             query = query.filter(members::Column::TypeCode.eq(t));
@@ -704,8 +691,8 @@ impl ScopedStore {
     pub async fn member_create(&self, unit: OrgId, input: MemberForCreate) -> StoreResult<MemberView> {
         self.actor.require(Permission::ManageMembers)?;
         let txn = self.store.begin_write().await?;
-        let unit_org = match orgs::Entity::find_by_id(unit.0).one(&txn).await? {
-            Some(o) if self.covers(&o.path) && o.level == OrgLevel::Unit.as_str() => o,
+        let unit_org = match self.org_in_scope(&txn, unit).await? {
+            Some(o) if o.level == OrgLevel::Unit.as_str() => o,
             _ => return Err(field_error("unit_id", "基层组织不存在或不在您的管辖范围内")),
         };
         if let Some(id) = &input.id_card {
@@ -767,10 +754,7 @@ impl ScopedStore {
             Some(m) => m,
             None => return Err(StoreError::NotFound),
         };
-        let unit = orgs::Entity::find_by_id(row.org_id).one(&txn).await?;
-        if !unit.is_some_and(|u| self.covers(&u.path)) {
-            return Err(StoreError::NotFound);
-        }
+        self.require_org(&txn, OrgId(row.org_id)).await?;
         let used = dues_payments::Entity::find()
             .filter(dues_payments::Column::ReceiptNo.eq(input.receipt_no.as_str()))
             .one(&txn)
@@ -960,14 +944,14 @@ impl ScopedStore {
         let year = self.store.dues_year();
         let today = china_date(self.store.now());
         let txn = self.store.begin_write().await?;
-        let rows = members::Entity::find()
-            .filter(members::Column::OrgId.in_subquery(self.subtree()))
+        let rows = self
+            .select::<members::Entity>()
             .filter(members::Column::Status.eq(MemberStatus::Active.as_str()))
             .all(&txn)
             .await?;
         let mut paid: HashMap<Uuid, HashSet<i32>> = HashMap::new();
-        let pairs: Vec<(Uuid, i32)> = dues_payments::Entity::find()
-            .filter(dues_payments::Column::OrgId.in_subquery(self.subtree()))
+        let pairs: Vec<(Uuid, i32)> = self
+            .select::<dues_payments::Entity>()
             .select_only()
             .column(dues_payments::Column::MemberId)
             .column(dues_payments::Column::Year)

@@ -612,9 +612,9 @@ impl ScopedStore {
         self.actor.require(Permission::ManageOrgs)?;
         let txn = self.store.begin_write().await?;
         let org = self.unit_in_scope(&txn, id).await?;
-        let target = orgs::Entity::find_by_id(to.0).one(&txn).await?;
+        let target = self.org_in_scope(&txn, to).await?;
         let target = match target {
-            Some(t) if self.covers(&t.path) && t.level == OrgLevel::District.as_str() => to_org(t)?,
+            Some(t) if t.level == OrgLevel::District.as_str() => to_org(t)?,
             _ => {
                 let mut errors = FieldErrors::new();
                 errors.add("to_branch_id", "目标区县不存在或不在您的管辖范围内");
@@ -888,8 +888,8 @@ impl ScopedStore {
     }
 
     async fn unit_in_scope<C: ConnectionTrait>(&self, conn: &C, id: OrgId) -> StoreResult<Org> {
-        match orgs::Entity::find_by_id(id.0).one(conn).await? {
-            Some(m) if self.covers(&m.path) && m.level == OrgLevel::Unit.as_str() => to_org(m),
+        match self.org_in_scope(conn, id).await? {
+            Some(m) if m.level == OrgLevel::Unit.as_str() => to_org(m),
             _ => Err(StoreError::NotFound),
         }
     }

@@ -112,9 +112,8 @@ impl ScopedStore {
     pub async fn org_create(&self, input: OrgForCreate, idempotency: Option<Responder<'_, Org>>) -> StoreResult<Org> {
         self.actor.require(Permission::ManageOrgs)?;
         let txn = self.store.begin_write().await?;
-        let parent = orgs::Entity::find_by_id(input.parent_id.0).one(&txn).await?;
-        let parent = match parent {
-            Some(p) if self.covers(&p.path) => to_org(p)?,
+        let parent = match self.org_in_scope(&txn, input.parent_id).await? {
+            Some(p) => to_org(p)?,
             _ => {
                 let mut errors = FieldErrors::new();
                 errors.add("parent_id", "上级组织不存在或不在您的管辖范围内");

@@ -30,6 +30,7 @@ use crate::entities::{
 };
 use crate::fundraising::china_date;
 use crate::relief::files::FileStore;
+use crate::scoped::OrgOwned;
 use crate::{Page, ScopedStore, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
 use boai_domain::audit::AuditAction;
@@ -44,6 +45,12 @@ use sea_orm::{
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
+
+impl OrgOwned for privacy_requests::Entity {
+    fn org_column() -> Self::Column {
+        privacy_requests::Column::OrgId
+    }
+}
 
 /// What an erased field shows.
 pub const ERASED: &str = "已删除";
@@ -562,7 +569,7 @@ impl ScopedStore {
                     .filter_map(|s| {
                         let org = seat_orgs.get(&s.org_id)?;
                         // The seat's organisation is the member's unit or above it.
-                        unit_path.starts_with(&org.path).then(|| SeatExport {
+                        boai_domain::scope::is_within(&unit_path, &org.path).then(|| SeatExport {
                             org_name: org.name.clone(),
                             body: s.body.clone(),
                             role: s.role.clone(),
@@ -849,8 +856,8 @@ impl ScopedStore {
     /// The requests recorded in scope, newest first.
     pub async fn privacy_requests(&self, page: Page) -> StoreResult<(Vec<PrivacyRequest>, u64)> {
         self.actor.require(Permission::ManagePrivacy)?;
-        let q = privacy_requests::Entity::find()
-            .filter(privacy_requests::Column::OrgId.in_subquery(self.subtree()))
+        let q = self
+            .select::<privacy_requests::Entity>()
             .order_by_desc(privacy_requests::Column::CreatedAt);
         let total = q.clone().count(&self.store.read).await?;
         let rows = q

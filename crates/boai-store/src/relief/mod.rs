@@ -313,7 +313,7 @@ async fn district_names<C: ConnectionTrait>(conn: &C) -> StoreResult<Vec<(uuid::
 fn district_of_path(districts: &[(uuid::Uuid, String, String)], path: &str) -> Option<String> {
     districts
         .iter()
-        .find(|(_, _, p)| path.starts_with(p.as_str()))
+        .find(|(_, _, p)| boai_domain::scope::is_within(path, p))
         .map(|(_, n, _)| n.clone())
 }
 
@@ -355,7 +355,7 @@ impl Store {
         let unit = orgs::Entity::find()
             .filter(orgs::Column::Level.eq(OrgLevel::Unit.as_str()))
             .filter(orgs::Column::Kind.eq(OrgKind::Community.as_str()))
-            .filter(orgs::Column::Path.like(format!("{district_path}%")))
+            .filter(crate::scoped::orgs_within(&district_path))
             .order_by_asc(orgs::Column::Code)
             .one(&self.read)
             .await?
@@ -669,10 +669,6 @@ pub struct ReviewInput {
 }
 
 impl ScopedStore {
-    fn in_reach(&self, org_path: &str) -> bool {
-        self.covers(org_path) || self.actor.scope.path.starts_with(org_path)
-    }
-
     /// The programmes that apply to the actor (owned in their subtree or above them).
     pub async fn relief_programmes(&self) -> StoreResult<Vec<Programme>> {
         self.actor.require(Permission::ViewRelief)?;
@@ -686,7 +682,11 @@ impl ScopedStore {
             .collect();
         Ok(all
             .into_iter()
-            .filter(|p| paths.get(&p.org_id.0).is_some_and(|path| self.in_reach(path)))
+            .filter(|p| {
+                paths
+                    .get(&p.org_id.0)
+                    .is_some_and(|path| self.actor.scope.contains_or_above(path))
+            })
             .collect())
     }
 
@@ -703,11 +703,7 @@ impl ScopedStore {
     pub async fn relief_programme_update(&self, id: ProgrammeId, settings: Settings) -> StoreResult<Programme> {
         self.actor.require(Permission::ManageProjects)?;
         let before = self.relief_programme(id).await?;
-        let owner = orgs::Entity::find_by_id(before.org_id.0)
-            .one(&self.store.read)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        if !self.covers(&owner.path) {
+        if self.org_in_scope(&self.store.read, before.org_id).await?.is_none() {
             return Err(StoreError::Forbidden);
         }
         settings.check().map_err(StoreError::Invalid)?;
@@ -759,10 +755,10 @@ impl ScopedStore {
             Err(e) => e,
         };
         let unit_id = unit_id.unwrap_or(self.actor.org_id);
-        let unit = orgs::Entity::find_by_id(unit_id.0)
-            .one(&self.store.read)
+        let unit = self
+            .org_in_scope(&self.store.read, unit_id)
             .await?
-            .filter(|o| self.covers(&o.path) && o.level == OrgLevel::Unit.as_str());
+            .filter(|o| o.level == OrgLevel::Unit.as_str());
         match &unit {
             None => errors.add("unit_id", "请选择受理的基层单位 (须在您的管辖范围内)"),
             Some(u) => {

@@ -307,7 +307,7 @@ impl Store {
 impl ScopedStore {
     /// Projects owned within the actor's subtree (those they may manage).
     fn own_projects(&self) -> Select<projects::Entity> {
-        projects::Entity::find().filter(projects::Column::OrgId.in_subquery(self.subtree()))
+        self.select::<projects::Entity>()
     }
 
     /// Publishes a disclosure: for a project in the actor's subtree (owned

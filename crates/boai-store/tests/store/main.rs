@@ -8,4 +8,5 @@ mod books;
 mod ledger;
 mod members;
 mod network;
+mod scope;
 mod storage;

@@ -118,7 +118,7 @@ async fn apply_page(
         .find(|p| p.id.to_string() == form.programme_id)
         .map(choice);
     let units = match staff {
-        Some(s) if s.actor().scope.path.matches('/').count() <= 3 => {
+        Some(s) if s.actor().scope.is_district_or_above() => {
             let all = s.orgs_tree().await?;
             all.into_iter()
                 .filter(|o| o.level == boai_domain::orgs::OrgLevel::Unit)
