@@ -811,10 +811,7 @@ impl ScopedStore {
             .one(&self.store.read)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let org = orgs::Entity::find_by_id(row.org_id).one(&self.store.read).await?;
-        if !org.is_some_and(|o| self.covers(&o.path)) {
-            return Err(StoreError::NotFound);
-        }
+        self.require_org(&self.store.read, OrgId(row.org_id)).await?;
         let mut errors = FieldErrors::new();
         boai_domain::accounts::check_password(&mut errors, &row.username, password);
         if !errors.is_empty() {
