@@ -6,3 +6,4 @@ mod ledger;
 mod members;
 mod network;
 mod storage;
+mod writer;
