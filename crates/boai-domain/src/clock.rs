@@ -2,7 +2,7 @@
 //! expiries, deadlines and the ledger are testable. Every instant is truncated
 //! to whole microseconds, the precision both databases keep.
 
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 use std::sync::{Arc, Mutex};
 
 /// A source of the current time.
@@ -14,6 +14,15 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
 /// Truncates an instant to whole microseconds.
 pub fn truncate_micros(at: DateTime<Utc>) -> DateTime<Utc> {
     at.duration_trunc(Duration::microseconds(1)).unwrap_or(at)
+}
+
+/// The China-time (UTC+8) date of an instant: the day a gift is received,
+/// a year a statement covers.
+pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
+    match chrono::FixedOffset::east_opt(8 * 3600) {
+        Some(cst) => at.with_timezone(&cst).date_naive(),
+        None => at.date_naive(),
+    }
 }
 
 /// The real wall clock.

@@ -52,6 +52,8 @@ pub struct Store {
     pub(crate) secrets: Arc<crate::secrets::Secrets>,
     /// The root organisation's code (certificate prefix), read once.
     pub(crate) city_code: Arc<tokio::sync::OnceCell<String>>,
+    /// Where the gift writer's ids and salts come from (random in service).
+    pub(crate) draws: Arc<crate::draws::Draws>,
     /// The gift writer's queue (group commit), started on first use.
     pub(crate) gift_queue: Arc<tokio::sync::OnceCell<crate::fundraising::group_commit::GiftQueue>>,
     /// The public ledger's running digest, kept so readers add only new entries.
@@ -106,19 +108,12 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)))?;
-            Ok(Store {
-                read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read_pool),
-                write: SqlxSqliteConnector::from_sqlx_sqlite_pool(write_pool),
-                backend: Backend::Sqlite,
+            Ok(Store::on(
+                SqlxSqliteConnector::from_sqlx_sqlite_pool(read_pool),
+                SqlxSqliteConnector::from_sqlx_sqlite_pool(write_pool),
+                Backend::Sqlite,
                 clock,
-                secrets: Arc::new(crate::secrets::Secrets::generate()),
-                city_code: Arc::default(),
-                gift_queue: Arc::default(),
-                ledger_digest: Arc::default(),
-                latest_checkpoint: Arc::default(),
-                token_cache: Arc::default(),
-                password_checks: Arc::default(),
-            })
+            ))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut options = ConnectOptions::new(url.to_owned());
             options
@@ -128,23 +123,35 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .sqlx_logging(false);
             let pool = Database::connect(options).await?;
-            Ok(Store {
-                read: pool.clone(),
-                write: pool,
-                backend: Backend::Postgres,
-                clock,
-                secrets: Arc::new(crate::secrets::Secrets::generate()),
-                city_code: Arc::default(),
-                gift_queue: Arc::default(),
-                ledger_digest: Arc::default(),
-                latest_checkpoint: Arc::default(),
-                token_cache: Arc::default(),
-                password_checks: Arc::default(),
-            })
+            Ok(Store::on(pool.clone(), pool, Backend::Postgres, clock))
         } else {
             Err(crate::StoreError::Unavailable(DbErr::Custom(
                 "database URL must start with sqlite:// or postgres://".to_owned(),
             )))
+        }
+    }
+
+    /// A store over these connections, with fresh random keys and nothing
+    /// cached yet.
+    fn on(
+        read: DatabaseConnection,
+        write: DatabaseConnection,
+        backend: Backend,
+        clock: Arc<dyn boai_domain::Clock>,
+    ) -> Store {
+        Store {
+            read,
+            write,
+            backend,
+            clock,
+            secrets: Arc::new(crate::secrets::Secrets::generate()),
+            city_code: Arc::default(),
+            draws: Arc::default(),
+            gift_queue: Arc::default(),
+            ledger_digest: Arc::default(),
+            latest_checkpoint: Arc::default(),
+            token_cache: Arc::default(),
+            password_checks: Arc::default(),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod backup;
 mod db;
 pub mod demo;
+mod draws;
 mod entities;
 mod error;
 pub mod fundraising;

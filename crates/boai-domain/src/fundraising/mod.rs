@@ -7,6 +7,7 @@
 
 pub mod major_donors;
 pub mod payments;
+pub mod plan;
 pub mod reconciliation;
 
 use crate::funds::{check_amount, MAX_AMOUNT};

@@ -1,13 +1,22 @@
-//! Writing many gifts at once (the demo at scale: `boai demo --gifts N`).
+//! THE gift writer: every gift is written here, whichever way it comes in —
+//! a batch of the group commit ([`super::group_commit`]: staff's gifts), a
+//! batch of one ([`ScopedStore::record_gift`]: online payments, bank
+//! credits, a group-commit batch's gifts one by one after a refusal), the
+//! demo at scale (`boai demo --gifts N`).
 //!
-//! Rules: every gift gets exactly the records [`ScopedStore::record_gift`]
-//! writes — donor (found or created), certificate number, journal entry and
-//! lines, running balances and project totals, public ledger entry and tree
-//! nodes, gift row, audit rows in the same chain order — so `boai ledger
-//! check` and `boai audit verify` hold on the result. What differs is only
-//! how: sequences are reserved once per batch, the tree's right edge (the
-//! frontier) is kept in memory, balances are moved once per account per
-//! batch, and rows go in multi-row inserts. Only gifts (money or goods in)
+//! Rules: `boai_domain::fundraising::plan` decides what a gift's rows say
+//! (certificate number, date received, journal lines, public donor name,
+//! what the commitment binds) from the input, the time, the numbers taken
+//! and the ids and salt drawn ([`crate::draws`]); `build_rows` is the one
+//! place those plans become rows — journal entry and lines, running balances
+//! and project totals, public ledger entry and tree nodes, gift row, audit
+//! rows (the donor's, then the gift's, in gift order) — so `boai ledger
+//! check` and `boai audit verify` hold on the result, and a gift's bytes do
+//! not depend on the batch it was in (tests/store/writer.rs). Donors are
+//! found or created first (`find_or_create_donor`, or known from earlier
+//! batches when seeding). Sequences are reserved once per batch, the
+//! tree's right edge (the frontier) is kept in memory, balances are moved
+//! once per account per batch, and rows go in multi-row inserts. Only gifts (money or goods in)
 //! are written here; nothing in a batch can overdraw an account. Callers
 //! pass the gifts in time order and own the transaction.
 //!
@@ -18,15 +27,19 @@
 //! else may write meanwhile; if something does, the stale batch's keys
 //! collide and it is refused whole.
 
-use super::{china_date, gift_audit, Gift, GiftStatus};
+use super::{gift_audit, Gift, GiftStatus};
 use crate::audit::{append_many_by, AuditChange};
+use crate::draws::Drawn;
 use crate::entities::{
     accounts, donors, gifts, journal_entries, journal_lines, ledger_entries, ledger_nodes, orgs, projects,
 };
-use crate::funds::{funds_error, ledger_entry_for, net_deltas, EntryMeta, JournalEntry, ProjectStatus};
+use crate::funds::{
+    entry_row, funds_error, ledger_entry_for, line_row, net_deltas, EntryMeta, JournalEntry, ProjectStatus,
+};
 use crate::{Actor, Store, StoreError, StoreResult};
 use boai_domain::audit::AuditAction;
-use boai_domain::fundraising::{public_name, DonationForCreate, DonorForCreate};
+use boai_domain::fundraising::plan::{self, GiftDraw, GiftNumbers};
+use boai_domain::fundraising::{DonationForCreate, DonorForCreate};
 use boai_domain::funds::{self, AccountKind};
 use boai_domain::ids::{DonorId, GiftId, JournalEntryId};
 use boai_domain::money::Fen;
@@ -35,8 +48,7 @@ use boai_ledger::tree::{self, Hash, NodeId};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, JoinType, QueryFilter,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect,
 };
 use std::collections::HashMap;
 
@@ -61,12 +73,11 @@ struct ProjectLookup {
     name: String,
     status: String,
     org_path: String,
-    org_parent_id: Option<uuid::Uuid>,
 }
 
 impl ProjectLookup {
     fn visible_to(&self, actor: &Actor) -> bool {
-        self.org_parent_id.is_none() || actor.scope.contains_path(&self.org_path)
+        actor.scope.contains_or_city(&self.org_path)
     }
 }
 
@@ -457,6 +468,34 @@ fn set_sequence(backend: sea_orm::DbBackend, name: &str, last: i64) -> sea_orm::
         .build(backend)
 }
 
+/// A gift's row: what staff see of it ([`Gift`]) and its commitment's salt.
+fn gift_row(gift: &Gift, commitment_salt: String) -> gifts::ActiveModel {
+    let goods = gift.goods.as_ref();
+    gifts::ActiveModel {
+        id: Set(gift.id.0),
+        certificate_no: Set(gift.certificate_no.clone()),
+        donor_id: Set(gift.donor_id.map(|d| d.0)),
+        project_id: Set(gift.project_id.0),
+        org_id: Set(gift.org_id.0),
+        channel: Set(gift.channel.as_str().to_owned()),
+        amount_fen: Set(gift.amount.0),
+        status: Set(gift.status.as_str().to_owned()),
+        refunded_fen: Set(gift.refunded.0),
+        goods_item: Set(goods.map(|g| g.item.clone())),
+        goods_quantity: Set(goods.map(|g| g.quantity)),
+        goods_unit: Set(goods.map(|g| g.unit.clone())),
+        goods_lot: Set(goods.and_then(|g| g.lot.clone())),
+        goods_expires_on: Set(goods.and_then(|g| g.expires_on)),
+        received_on: Set(gift.received_on),
+        note: Set(gift.note.clone()),
+        journal_entry_id: Set(gift.journal_entry_id.0),
+        ledger_index: Set(gift.ledger_index),
+        commitment_salt: Set(Some(commitment_salt)),
+        created_by: Set(gift.created_by.clone()),
+        created_at: Set(gift.created_at),
+    }
+}
+
 /// The first number of each sequence a batch takes.
 #[derive(Debug, Clone, Copy)]
 struct Numbers {
@@ -529,19 +568,30 @@ impl BatchRows {
 impl Store {
     /// A writer for seeding many gifts (nothing else may write meanwhile).
     pub async fn bulk_gift_writer(&self) -> StoreResult<BulkGiftWriter> {
-        BulkGiftWriter::on(&self.write, true).await
+        BulkGiftWriter::on(self, &self.write, true).await
+    }
+
+    /// The root organisation's code, the certificate numbers' prefix (read
+    /// once per store).
+    async fn city_code<C: ConnectionTrait>(&self, conn: &C) -> StoreResult<String> {
+        let code = self
+            .city_code
+            .get_or_try_init(|| async {
+                let root = orgs::Entity::find()
+                    .filter(orgs::Column::ParentId.is_null())
+                    .one(conn)
+                    .await?;
+                Ok::<_, StoreError>(root.map(|o| o.code).unwrap_or_else(|| "BOAI".to_owned()))
+            })
+            .await?;
+        Ok(code.clone())
     }
 }
 
 impl BulkGiftWriter {
-    /// A writer reading what it needs over `conn`.
-    pub(crate) async fn on<C: ConnectionTrait>(conn: &C, seeding: bool) -> StoreResult<BulkGiftWriter> {
-        let city_code = orgs::Entity::find()
-            .filter(orgs::Column::ParentId.is_null())
-            .one(conn)
-            .await?
-            .map(|o| o.code)
-            .unwrap_or_else(|| "BOAI".to_owned());
+    /// A writer for `store`, reading what it needs over `conn`.
+    pub(crate) async fn on<C: ConnectionTrait>(store: &Store, conn: &C, seeding: bool) -> StoreResult<BulkGiftWriter> {
+        let city_code = store.city_code(conn).await?;
         Ok(BulkGiftWriter {
             seeding,
             city_code,
@@ -579,7 +629,6 @@ impl BulkGiftWriter {
             .column(projects::Column::Name)
             .column(projects::Column::Status)
             .column_as(orgs::Column::Path, "org_path")
-            .column_as(orgs::Column::ParentId, "org_parent_id")
             .join(
                 JoinType::InnerJoin,
                 projects::Entity::belongs_to(orgs::Entity)
@@ -705,10 +754,10 @@ impl BulkGiftWriter {
 
     /// Writes `batch` inside `txn` (a transaction or a savepoint); on an
     /// error the caller rolls back and nothing of the batch remains.
-    pub(crate) async fn write_in(
+    pub(crate) async fn write_in<C: ConnectionTrait>(
         &mut self,
         store: &Store,
-        txn: &DatabaseTransaction,
+        txn: &C,
         batch: &[BulkGift],
     ) -> StoreResult<Vec<Gift>> {
         let written = self.write_rows(store, txn, batch).await;
@@ -718,10 +767,10 @@ impl BulkGiftWriter {
         written
     }
 
-    async fn write_rows(
+    async fn write_rows<C: ConnectionTrait>(
         &mut self,
         store: &Store,
-        txn: &DatabaseTransaction,
+        txn: &C,
         batch: &[BulkGift],
     ) -> StoreResult<Vec<Gift>> {
         // Projects open and close, funds are created: look them up anew.
@@ -743,7 +792,7 @@ impl BulkGiftWriter {
         }
         let n = batch.len();
         self.prefetch_donors(store, txn, batch).await?;
-        // Donors first (as record_gift does), remembering which gift made one.
+        // Donors first, remembering which gift made one.
         let mut donor_ids: Vec<Option<DonorId>> = Vec::with_capacity(n);
         let mut donor_changes: Vec<Option<AuditChange<'static>>> = Vec::with_capacity(n);
         for g in batch {
@@ -781,7 +830,7 @@ impl BulkGiftWriter {
             journal: first_seq,
             ledger: first_index,
         };
-        let mut rows = self.build_rows(batch, donor_ids, donor_changes, numbers)?;
+        let mut rows = self.build_rows(store, batch, donor_ids, donor_changes, numbers)?;
         for statement in rows.statements(txn.get_database_backend()) {
             txn.execute(statement).await?;
         }
@@ -798,20 +847,17 @@ impl BulkGiftWriter {
 
     /// Builds every row of `batch` (all but the audit chain's) with the
     /// numbers it was given, moving the frontier (and, when seeding, the
-    /// digest) past it. No database access.
+    /// digest) past it: THE place a gift's rows are made, from the plan
+    /// `boai_domain::fundraising::plan` makes of it. No database access.
     fn build_rows(
         &mut self,
+        store: &Store,
         batch: &[BulkGift],
         donor_ids: Vec<Option<DonorId>>,
         donor_changes: Vec<Option<AuditChange<'static>>>,
         numbers: Numbers,
     ) -> StoreResult<BatchRows> {
         let n = batch.len();
-        let Numbers {
-            certificate: first_certificate,
-            journal: first_seq,
-            ledger: first_index,
-        } = numbers;
         let mut entry_rows = Vec::with_capacity(n);
         let mut line_rows = Vec::with_capacity(2 * n);
         let mut ledger_rows = Vec::with_capacity(n);
@@ -824,91 +870,56 @@ impl BulkGiftWriter {
 
         for (i, (g, (donor_id, donor_change))) in batch.iter().zip(donor_ids.into_iter().zip(donor_changes)).enumerate()
         {
-            let input = &g.input;
-            let project_id = input.project_id;
-            let received_on = input.received_on.unwrap_or_else(|| china_date(g.at));
-            let certificate_no = format!(
-                "{}-{}-{:07}",
-                self.city_code,
-                received_on.format("%Y"),
-                first_certificate + i as i64
-            );
-            let plan = match &input.goods {
-                Some(_) => funds::goods_in(project_id, input.amount),
-                None => funds::gift(project_id, input.amount),
-            }
-            .map_err(|e| funds_error(e, "amount_fen"))?;
-            plan.check_balanced().map_err(|e| funds_error(e, "amount_fen"))?;
-            let gift_id = GiftId::new();
-            let donor = input.donor.as_ref();
-            let public_donor = public_name(
-                donor.map(DonorForCreate::kind),
-                donor.map(DonorForCreate::name),
-                donor.is_some_and(|d| d.public()),
-            );
-            let commitment_salt = hex::encode(rand::random::<[u8; 16]>());
-            let commitment = boai_ledger::commitment(
-                &certificate_no,
-                donor.map(DonorForCreate::name).unwrap_or(""),
-                &commitment_salt,
-            );
-            let seq = first_seq + i as i64;
-            let index = first_index + i as u64;
-            let entry_id = JournalEntryId::new();
+            let index = numbers.ledger + i as u64;
+            let draw = GiftDraw {
+                gift_id: GiftId(store.draws.id(Drawn::Gift, g.at)),
+                entry_id: JournalEntryId(store.draws.id(Drawn::JournalEntry, g.at)),
+                commitment_salt: store.draws.salt(),
+            };
+            let gift_numbers = GiftNumbers {
+                certificate: numbers.certificate + i as i64,
+                journal_seq: numbers.journal + i as i64,
+                ledger_index: index,
+            };
+            let planned = plan::plan(&g.input, g.at, &self.city_code, gift_numbers, draw)
+                .map_err(|e| funds_error(e, "amount_fen"))?;
             let entry = JournalEntry {
-                id: entry_id,
-                seq,
+                id: planned.entry_id,
+                seq: planned.journal_seq,
                 at: g.at,
-                kind: plan.kind,
-                project_id: plan.project,
-                amount: plan.amount,
+                kind: planned.entry.kind,
+                project_id: planned.entry.project,
+                amount: planned.entry.amount,
                 reverses_id: None,
-                gift_id: Some(gift_id.0),
+                gift_id: Some(planned.gift.id.0),
                 counterparty: None,
                 memo: None,
                 decision_ref: None,
                 ledger_index: Some(to_i64(index)?),
             };
-            entry_rows.push(journal_entries::ActiveModel {
-                id: Set(entry_id.0),
-                seq: Set(seq),
-                at: Set(g.at),
-                kind: Set(plan.kind.as_str().to_owned()),
-                project_id: Set(plan.project.0),
-                amount_fen: Set(plan.amount.0),
-                reverses_id: Set(None),
-                gift_id: Set(Some(gift_id.0)),
-                counterparty: Set(None),
-                memo: Set(None),
-                decision_ref: Set(None),
-                org_id: Set(g.actor.org_id.0),
-                created_by: Set(g.actor.username.clone()),
-                ledger_index: Set(Some(to_i64(index)?)),
-            });
-            for (line_no, line) in plan.lines.iter().enumerate() {
+            entry_rows.push(entry_row(&entry, g.actor.org_id, &g.actor.username));
+            for (line_no, line) in planned.entry.lines.iter().enumerate() {
                 let account = *self.accounts.get(&(line.fund.0, line.account)).ok_or_else(|| {
                     StoreError::Corrupt(format!("fund {} has no {} account", line.fund, line.account.as_str()))
                 })?;
                 *balance_moves.entry(account).or_default() += line.balance_delta();
-                line_rows.push(journal_lines::ActiveModel {
-                    entry_id: Set(entry_id.0),
-                    line_no: Set(i32::try_from(line_no).unwrap_or(i32::MAX)),
-                    account_id: Set(account),
-                    debit_fen: Set(line.debit.0),
-                    credit_fen: Set(line.credit.0),
-                });
+                line_rows.push(line_row(entry.id, line_no, account, line));
             }
-            let net = net_deltas(&plan.lines);
+            let net = net_deltas(&planned.entry.lines);
             for (fund, delta) in &net {
-                let (r, _, _, _) = funds::totals_delta(plan.kind, None, *delta);
+                let (r, _, _, _) = funds::totals_delta(entry.kind, None, *delta);
                 let slot = raised.entry(fund.0).or_insert((0, g.at));
                 slot.0 += r;
                 slot.1 = g.at;
             }
             let meta = EntryMeta {
-                gift_id: Some(gift_id.0),
-                public_donor: Some(public_donor.clone()),
-                commitment: Some(commitment),
+                gift_id: entry.gift_id,
+                public_donor: Some(planned.public_donor.clone()),
+                commitment: Some(boai_ledger::commitment(
+                    &planned.gift.certificate_no,
+                    &planned.committed_name,
+                    &planned.gift.commitment_salt,
+                )),
                 ..EntryMeta::default()
             };
             let public = ledger_entry_for(&entry, &net, &meta);
@@ -940,59 +951,35 @@ impl BulkGiftWriter {
             }
             ledger_rows.push(ledger_entries::ActiveModel {
                 idx: Set(to_i64(index)?),
-                journal_id: Set(entry_id.0),
+                journal_id: Set(entry.id.0),
                 body: Set(body),
             });
-            let goods = input.goods.as_ref();
-            gift_rows.push(gifts::ActiveModel {
-                id: Set(gift_id.0),
-                certificate_no: Set(certificate_no.clone()),
-                donor_id: Set(donor_id.map(|d| d.0)),
-                project_id: Set(project_id.0),
-                org_id: Set(g.actor.org_id.0),
-                channel: Set(input.channel.as_str().to_owned()),
-                amount_fen: Set(input.amount.0),
-                status: Set(GiftStatus::Confirmed.as_str().to_owned()),
-                refunded_fen: Set(0),
-                goods_item: Set(goods.map(|g| g.item.clone())),
-                goods_quantity: Set(goods.map(|g| g.quantity)),
-                goods_unit: Set(goods.map(|g| g.unit.clone())),
-                goods_lot: Set(goods.and_then(|g| g.lot.clone())),
-                goods_expires_on: Set(goods.and_then(|g| g.expires_on)),
-                received_on: Set(received_on),
-                note: Set(input.note.clone()),
-                journal_entry_id: Set(entry_id.0),
-                ledger_index: Set(Some(to_i64(index)?)),
-                commitment_salt: Set(Some(commitment_salt)),
-                created_by: Set(g.actor.username.clone()),
-                created_at: Set(g.at),
-            });
+            let donor = g.input.donor.as_ref();
+            let project_name = self.projects.get(&planned.gift.project_id.0).map(|p| p.name.clone());
+            let salt = planned.gift.commitment_salt.clone();
             let gift = Gift {
-                id: gift_id,
-                certificate_no,
+                id: planned.gift.id,
+                certificate_no: planned.gift.certificate_no,
                 donor_id,
                 donor_kind: donor.map(DonorForCreate::kind),
                 donor_name: donor.map(|d| d.name().to_owned()),
-                public_name: public_donor,
-                project_id,
-                project_name: self
-                    .projects
-                    .get(&project_id.0)
-                    .map(|p| p.name.clone())
-                    .unwrap_or_default(),
+                public_name: planned.public_donor,
+                project_id: planned.gift.project_id,
+                project_name: project_name.unwrap_or_default(),
                 org_id: g.actor.org_id,
-                channel: input.channel,
-                amount: input.amount,
+                channel: planned.gift.channel,
+                amount: planned.gift.amount,
                 status: GiftStatus::Confirmed,
                 refunded: Fen::ZERO,
-                goods: input.goods.clone(),
-                received_on,
-                note: input.note.clone(),
-                journal_entry_id: entry_id,
-                ledger_index: Some(to_i64(index)?),
+                goods: planned.gift.goods,
+                received_on: planned.gift.received_on,
+                note: planned.gift.note,
+                journal_entry_id: entry.id,
+                ledger_index: entry.ledger_index,
                 created_by: g.actor.username.clone(),
-                created_at: g.at,
+                created_at: planned.gift.at,
             };
+            gift_rows.push(gift_row(&gift, salt));
             if let Some(change) = donor_change {
                 audit.push((i, change));
             }
@@ -1010,7 +997,7 @@ impl BulkGiftWriter {
             written.push(gift);
         }
         // Only the right edge of the tree is ever a left sibling again.
-        let next = first_index + n as u64;
+        let next = numbers.ledger + n as u64;
         let keep = tree::frontier(next);
         self.frontier.retain(|id, _| keep.contains(id));
         self.frontier_at = next;
@@ -1122,7 +1109,7 @@ impl BulkGiftWriter {
             }
         }
         let n = batch.len();
-        let built = self.build_rows(&batch, donor_ids, (0..n).map(|_| None).collect(), next.numbers);
+        let built = self.build_rows(store, &batch, donor_ids, (0..n).map(|_| None).collect(), next.numbers);
         let mut rows = built.inspect_err(|_| self.forget())?;
         let backend = store.write.get_database_backend();
         let mut statements = rows.statements(backend);

@@ -156,7 +156,7 @@ async fn write_all(
     batch: &[GiftJob],
 ) -> StoreResult<Vec<Gift>> {
     if writer.is_none() {
-        *writer = Some(BulkGiftWriter::on(txn, false).await?);
+        *writer = Some(BulkGiftWriter::on(store, txn, false).await?);
     }
     let Some(writer) = writer.as_mut() else {
         return Err(StoreError::Corrupt("gift writer".into()));

@@ -294,6 +294,44 @@ pub(crate) async fn insert_project<C: ConnectionTrait>(
     to_project(row)
 }
 
+/// A journal entry's row, by `created_by` for `org_id`: [`post`]'s and the
+/// gift writer's.
+pub(crate) fn entry_row(entry: &JournalEntry, org_id: OrgId, created_by: &str) -> journal_entries::ActiveModel {
+    journal_entries::ActiveModel {
+        id: Set(entry.id.0),
+        seq: Set(entry.seq),
+        at: Set(entry.at),
+        kind: Set(entry.kind.as_str().to_owned()),
+        project_id: Set(entry.project_id.0),
+        amount_fen: Set(entry.amount.0),
+        reverses_id: Set(entry.reverses_id.map(|r| r.0)),
+        gift_id: Set(entry.gift_id),
+        counterparty: Set(entry.counterparty.clone()),
+        memo: Set(entry.memo.clone()),
+        decision_ref: Set(entry.decision_ref.clone()),
+        org_id: Set(org_id.0),
+        created_by: Set(created_by.to_owned()),
+        ledger_index: Set(entry.ledger_index),
+    }
+}
+
+/// Line `n` of entry `entry_id`, on `account`: [`post`]'s and the gift
+/// writer's.
+pub(crate) fn line_row(
+    entry_id: JournalEntryId,
+    n: usize,
+    account: uuid::Uuid,
+    line: &Line,
+) -> journal_lines::ActiveModel {
+    journal_lines::ActiveModel {
+        entry_id: Set(entry_id.0),
+        line_no: Set(i32::try_from(n).unwrap_or(i32::MAX)),
+        account_id: Set(account),
+        debit_fen: Set(line.debit.0),
+        credit_fen: Set(line.credit.0),
+    }
+}
+
 /// Writes a planned entry with its lines, balances and totals. Fails (and
 /// the caller's transaction must roll back) if an account would go below zero.
 pub(crate) async fn post<C: ConnectionTrait>(
@@ -317,24 +355,23 @@ pub(crate) async fn post<C: ConnectionTrait>(
         .await?;
     let account_of: HashMap<(uuid::Uuid, String), uuid::Uuid> =
         account_rows.into_iter().map(|a| ((a.fund_id, a.kind), a.id)).collect();
-    journal_entries::Entity::insert(journal_entries::ActiveModel {
-        id: Set(id.0),
-        seq: Set(seq),
-        at: Set(at),
-        kind: Set(plan.kind.as_str().to_owned()),
-        project_id: Set(plan.project.0),
-        amount_fen: Set(plan.amount.0),
-        reverses_id: Set(plan.reverses.map(|r| r.0)),
-        gift_id: Set(meta.gift_id),
-        counterparty: Set(meta.counterparty.clone()),
-        memo: Set(meta.memo.clone()),
-        decision_ref: Set(meta.decision_ref.clone()),
-        org_id: Set(org_id.0),
-        created_by: Set(actor.username.clone()),
-        ledger_index: Set(Some(ledger_index as i64)),
-    })
-    .exec_without_returning(conn)
-    .await?;
+    let entry = JournalEntry {
+        id,
+        seq,
+        at,
+        kind: plan.kind,
+        project_id: plan.project,
+        amount: plan.amount,
+        reverses_id: plan.reverses,
+        gift_id: meta.gift_id,
+        counterparty: meta.counterparty.clone(),
+        memo: meta.memo.clone(),
+        decision_ref: meta.decision_ref.clone(),
+        ledger_index: Some(ledger_index as i64),
+    };
+    journal_entries::Entity::insert(entry_row(&entry, org_id, &actor.username))
+        .exec_without_returning(conn)
+        .await?;
     // Balances are moved in account-id order (lines are written in plan
     // order), so concurrent entries over the same funds lock rows in one
     // order and cannot deadlock.
@@ -372,15 +409,9 @@ pub(crate) async fn post<C: ConnectionTrait>(
         let account = *account_of
             .get(&(line.fund.0, line.account.as_str().to_owned()))
             .ok_or_else(|| StoreError::Corrupt("account vanished".into()))?;
-        journal_lines::Entity::insert(journal_lines::ActiveModel {
-            entry_id: Set(id.0),
-            line_no: Set(i32::try_from(n).unwrap_or(i32::MAX)),
-            account_id: Set(account),
-            debit_fen: Set(line.debit.0),
-            credit_fen: Set(line.credit.0),
-        })
-        .exec_without_returning(conn)
-        .await?;
+        journal_lines::Entity::insert(line_row(id, n, account, line))
+            .exec_without_returning(conn)
+            .await?;
     }
     for fund in funds_touched {
         let net: i64 = plan
@@ -415,20 +446,6 @@ pub(crate) async fn post<C: ConnectionTrait>(
             .exec(conn)
             .await?;
     }
-    let entry = JournalEntry {
-        id,
-        seq,
-        at,
-        kind: plan.kind,
-        project_id: plan.project,
-        amount: plan.amount,
-        reverses_id: plan.reverses,
-        gift_id: meta.gift_id,
-        counterparty: meta.counterparty.clone(),
-        memo: meta.memo.clone(),
-        decision_ref: meta.decision_ref.clone(),
-        ledger_index: Some(ledger_index as i64),
-    };
     let public = ledger_entry_for(&entry, &net_deltas(&plan.lines), meta)
         .to_canonical()
         .map_err(|e| StoreError::Corrupt(format!("ledger entry: {e}")))?;

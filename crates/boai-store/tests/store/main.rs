@@ -10,3 +10,4 @@ mod members;
 mod network;
 mod scope;
 mod storage;
+mod writer;
