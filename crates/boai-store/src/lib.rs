@@ -20,6 +20,9 @@ mod error;
 pub mod fundraising;
 pub mod funds;
 pub mod idempotency;
+pub mod import;
+mod insert;
+mod journal;
 pub mod ledger;
 pub mod members;
 pub mod migrations;
@@ -29,6 +32,7 @@ pub mod privacy;
 pub mod relief;
 mod scoped;
 pub mod secrets;
+mod sequences;
 pub mod throttle;
 pub mod transparency;
 

@@ -124,7 +124,7 @@ pub(crate) async fn append_many_by<C: ConnectionTrait>(
         .pop()
         .ok_or_else(|| StoreError::Corrupt("audit head row is missing".to_owned()))?;
     let (rows, prev) = chain_rows(head.seq - i64::from(n) + 1, head.hash, changes);
-    crate::fundraising::bulk::insert_chunked(conn, rows).await?;
+    crate::insert::insert_chunked(conn, rows).await?;
     audit_head::Entity::update_many()
         .col_expr(audit_head::Column::Hash, Expr::value(prev))
         .filter(audit_head::Column::Id.eq(1))

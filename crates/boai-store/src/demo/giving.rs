@@ -12,10 +12,10 @@ use crate::entities::{
     bank_statement_lines, donor_visits, donors, gifts, payment_notifications, payment_orders, projects,
     recognition_levels,
 };
-use crate::fundraising::china_date;
 use crate::{Actor, Store, StoreError, StoreResult};
 use boai_domain::accounts::Role;
 use boai_domain::audit::AuditAction;
+use boai_domain::clock::china_date;
 use boai_domain::fundraising::major_donors::default_levels;
 use boai_domain::fundraising::reconciliation::builtin_layouts;
 use boai_domain::ids::OrgId;

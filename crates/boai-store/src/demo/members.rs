@@ -92,7 +92,7 @@ fn date_in(rng: &mut StdRng, year: i32, latest: NaiveDate) -> NaiveDate {
 /// Seeds members, dues and councils (one transaction, after the organisations).
 pub(super) async fn seed_members(store: &Store) -> StoreResult<()> {
     let now = store.now();
-    let today = crate::fundraising::china_date(now);
+    let today = boai_domain::clock::china_date(now);
     let year = today.year();
     let years = [year - 2, year - 1, year];
     let city = org_id(CITY.0);

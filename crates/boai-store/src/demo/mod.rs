@@ -253,7 +253,7 @@ async fn seed_city(store: &Store, password: &str) -> StoreResult<bool> {
         .filter_map(|o| Some((*district_of.get(&o.parent_id?)?, o.id, o.kind)))
         .collect();
     let particulars = network::particulars(&units, |d| DISTRICTS[d].1.trim_end_matches("红十字会").to_owned());
-    let assessed_on = crate::fundraising::china_date(now) - chrono::Duration::days(30);
+    let assessed_on = boai_domain::clock::china_date(now) - chrono::Duration::days(30);
     insert_chunked(
         &txn,
         particulars.iter().map(|(id, d, _)| unit_row(*id, d, now)).collect(),

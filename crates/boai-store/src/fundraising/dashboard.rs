@@ -5,10 +5,10 @@
 //! yet reconciled. Sums are taken in the database (cast to BIGINT: a
 //! PostgreSQL SUM of bigint is NUMERIC) and folded here.
 
-use super::china_date;
 use crate::entities::{gifts, orgs, projects};
 use crate::{ScopedStore, StoreResult};
 use boai_domain::accounts::Permission;
+use boai_domain::clock::china_date;
 use boai_domain::fundraising::Channel;
 use boai_domain::money::Fen;
 use chrono::{Datelike, NaiveDate};

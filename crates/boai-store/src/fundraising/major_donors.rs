@@ -4,12 +4,13 @@
 //! are), visits with follow-up reminders, and a year's gifts for the yearly
 //! statement. Reads are scoped; every change is audited in its transaction.
 
-use super::{china_date, gifts_to_view, Donor, Gift};
+use super::{gifts_to_view, Donor, Gift};
 use crate::audit::{append, AuditChange};
 use crate::entities::{donor_visits, donors, gifts, recognition_levels};
 use crate::{Page, ScopedStore, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
 use boai_domain::audit::AuditAction;
+use boai_domain::clock::china_date;
 use boai_domain::fundraising::major_donors::{
     check_levels, default_levels, level_for, RecognitionLevel, VisitForCreate,
 };

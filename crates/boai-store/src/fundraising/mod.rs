@@ -154,10 +154,6 @@ pub struct GiftFilter {
     pub until: Option<NaiveDate>,
 }
 
-/// The China-time date of an instant (the domain's, kept here for the
-/// store's modules that name it so).
-pub use boai_domain::clock::china_date;
-
 async fn gifts_to_view<C: ConnectionTrait>(conn: &C, rows: Vec<gifts::Model>) -> StoreResult<Vec<Gift>> {
     let donor_ids: Vec<uuid::Uuid> = rows.iter().filter_map(|g| g.donor_id).collect();
     let project_ids: Vec<uuid::Uuid> = rows.iter().map(|g| g.project_id).collect();

@@ -366,7 +366,7 @@ impl ScopedStore {
                 .map(|g| (g.id, g.certificate_no))
                 .collect()
         };
-        let today = super::china_date(self.store.now());
+        let today = boai_domain::clock::china_date(self.store.now());
         Ok((
             rows.into_iter()
                 .map(|r| BankLine {
@@ -541,5 +541,5 @@ impl ScopedStore {
 
 /// The age, in days, of a booking date.
 pub fn age_days(date: NaiveDate, now: DateTime<Utc>) -> i64 {
-    (super::china_date(now) - date).num_days().max(0)
+    (boai_domain::clock::china_date(now) - date).num_days().max(0)
 }

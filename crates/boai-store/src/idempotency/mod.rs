@@ -112,12 +112,10 @@ pub(crate) async fn record_rows<C: ConnectionTrait>(
     if rows.is_empty() {
         return Ok(());
     }
-    crate::fundraising::bulk::insert_chunked(conn, rows)
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => StoreError::Conflict("同一幂等键的请求正在处理或已处理".to_owned()),
-            other => other,
-        })
+    crate::insert::insert_chunked(conn, rows).await.map_err(|e| match e {
+        StoreError::Conflict(_) => StoreError::Conflict("同一幂等键的请求正在处理或已处理".to_owned()),
+        other => other,
+    })
 }
 
 /// A claim together with how to render the answer to store under it, given

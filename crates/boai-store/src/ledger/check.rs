@@ -25,7 +25,8 @@ use super::{corrupt, to_i64, to_u64, SignedCheckpoint};
 use crate::entities::{
     accounts, donors, gifts, journal_entries, journal_lines, ledger_checkpoints, ledger_entries, ledger_nodes,
 };
-use crate::funds::{ledger_entry_for, to_entry, EntryMeta};
+use crate::funds::{to_entry, EntryMeta};
+use crate::journal::ledger_entry_for;
 use crate::{Store, StoreResult};
 use boai_domain::funds::EntryKind;
 use boai_domain::ids::ProjectId;

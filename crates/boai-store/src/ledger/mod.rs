@@ -89,7 +89,7 @@ pub(crate) async fn read_nodes<C: ConnectionTrait>(conn: &C, ids: &[NodeId]) -> 
 
 /// Takes the next log index inside the caller's transaction.
 pub(crate) async fn next_index<C: ConnectionTrait>(conn: &C) -> StoreResult<u64> {
-    let taken = crate::funds::next_in_sequence(conn, "ledger").await?;
+    let taken = crate::sequences::next_in_sequence(conn, "ledger").await?;
     to_u64(taken - 1)
 }
 

@@ -89,8 +89,9 @@ pub(crate) fn org_row(org: &Org) -> orgs::ActiveModel {
     }
 }
 
+pub use crate::import::{ImportMode, ImportReport, ImportRowReport};
 /// Imports insert in chunks as gifts do (one code path for multi-row inserts).
-pub(crate) use crate::fundraising::bulk::insert_chunked;
+pub(crate) use crate::insert::insert_chunked;
 
 /// One unit with what the lists show of it.
 #[derive(Debug, Clone, Serialize)]
@@ -158,48 +159,6 @@ pub struct AssessmentInput {
     pub item_code: String,
     pub met: bool,
     pub evidence: Option<String>,
-}
-
-/// Whether an import keeps its good rows when others are bad.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportMode {
-    /// Nothing is written unless every row is good.
-    AllOrNothing,
-    /// Good rows are written, bad ones reported.
-    ValidRows,
-}
-
-impl ImportMode {
-    pub fn parse(s: &str) -> Option<ImportMode> {
-        match s.trim() {
-            "all_or_nothing" | "all" => Some(ImportMode::AllOrNothing),
-            "valid_rows" | "valid" => Some(ImportMode::ValidRows),
-            _ => None,
-        }
-    }
-}
-
-/// What happened to one row (numbered as in the file, header = row 1).
-#[derive(Debug, Clone, Serialize)]
-pub struct ImportRowReport {
-    pub row: usize,
-    pub name: String,
-    pub accepted: bool,
-    pub problems: Vec<String>,
-    pub org_id: Option<OrgId>,
-    pub code: Option<String>,
-}
-
-/// The result of an import.
-#[derive(Debug, Clone, Serialize)]
-pub struct ImportReport {
-    pub mode: ImportMode,
-    pub accepted: usize,
-    pub rejected: usize,
-    /// Whether anything was written.
-    pub committed: bool,
-    pub rows: Vec<ImportRowReport>,
 }
 
 impl Store {
@@ -702,7 +661,7 @@ impl ScopedStore {
         let txn = self.store.begin_write().await?;
         let org = self.unit_in_scope(&txn, id).await?;
         let now = self.store.now();
-        let today = crate::fundraising::china_date(now);
+        let today = boai_domain::clock::china_date(now);
         wuyou_assessments::Entity::delete_many()
             .filter(wuyou_assessments::Column::OrgId.eq(org.id.0))
             .filter(wuyou_assessments::Column::ItemCode.is_in(input.iter().map(|a| a.item_code.clone())))
@@ -839,25 +798,10 @@ impl ScopedStore {
             }
             report.push(entry);
         }
-        let accepted = report.iter().filter(|r| r.accepted).count();
-        let rejected = report.len() - accepted;
-        let commit = match mode {
-            ImportMode::AllOrNothing => rejected == 0 && accepted > 0,
-            ImportMode::ValidRows => accepted > 0,
+        let report = match ImportReport::decide(mode, report) {
+            Ok(report) => report,
+            Err(refused) => return Ok(refused),
         };
-        if !commit {
-            for r in &mut report {
-                r.org_id = None;
-                r.code = None;
-            }
-            return Ok(ImportReport {
-                mode,
-                accepted,
-                rejected,
-                committed: false,
-                rows: report,
-            });
-        }
         let mut changes = Vec::with_capacity(new_orgs.len());
         for (org, (_, details)) in new_orgs.iter().zip(&new_units) {
             let mut after = serde_json::to_value(org).map_err(corrupt)?;
@@ -878,13 +822,7 @@ impl ScopedStore {
         insert_chunked(&txn, new_units.iter().map(|(id, d)| unit_row(*id, d, now)).collect()).await?;
         append_many(&txn, &self.actor, now, changes).await?;
         txn.commit().await?;
-        Ok(ImportReport {
-            mode,
-            accepted,
-            rejected,
-            committed: true,
-            rows: report,
-        })
+        Ok(report)
     }
 
     async fn unit_in_scope<C: ConnectionTrait>(&self, conn: &C, id: OrgId) -> StoreResult<Org> {

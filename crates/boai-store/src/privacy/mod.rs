@@ -28,12 +28,12 @@ use crate::entities::{
     consents, council_members, donor_visits, donors, dues_payments, gifts, members, orgs, payment_orders,
     privacy_requests, projects, relief_attachments, relief_cases, relief_notifications, relief_programmes,
 };
-use crate::fundraising::china_date;
 use crate::relief::files::FileStore;
 use crate::scoped::OrgOwned;
 use crate::{Page, ScopedStore, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
 use boai_domain::audit::AuditAction;
+use boai_domain::clock::china_date;
 use boai_domain::ids::OrgId;
 use boai_domain::members::MemberId;
 use boai_domain::privacy::{relief_case_settled, RequestKind, Retention, Subject, ANONYMISED_NAME};

@@ -9,13 +9,13 @@
 
 use crate::audit::{append, AuditChange};
 use crate::entities::{disclosures, orgs, projects};
-use crate::fundraising::china_date;
 use crate::funds::ProjectStatus;
 use crate::idempotency::Responder;
 use crate::scoped::OrgOwned;
 use crate::{Page, ScopedStore, Store, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
 use boai_domain::audit::AuditAction;
+use boai_domain::clock::china_date;
 use boai_domain::ids::{OrgId, ProjectId};
 use boai_domain::transparency::{
     next_due, Deadline, DisclosureForCreate, DisclosureId, DisclosureKind, DisclosureRules, ProjectDates, ProjectPhase,
