@@ -79,6 +79,18 @@ pub(crate) trait OrgOwned: EntityTrait {
     fn org_column() -> Self::Column;
 }
 
+/// [`OrgOwned`] for entities owned through their `org_id` column.
+macro_rules! org_owned {
+    ($($entity:ident),+ $(,)?) => {
+        $(impl $crate::scoped::OrgOwned for $entity::Entity {
+            fn org_column() -> Self::Column {
+                $entity::Column::OrgId
+            }
+        })+
+    };
+}
+pub(crate) use org_owned;
+
 /// The store as seen by one actor.
 #[derive(Debug, Clone)]
 pub struct ScopedStore {

@@ -14,7 +14,6 @@ pub use token_cache::TOKEN_CACHE_TTL;
 use crate::audit::{append, AuditChange};
 use crate::entities::{api_tokens, orgs, sessions, users};
 use crate::idempotency::Responder;
-use crate::scoped::OrgOwned;
 use crate::{Actor, Page, ScopedStore, Store, StoreError, StoreResult};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -31,11 +30,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-impl OrgOwned for users::Entity {
-    fn org_column() -> Self::Column {
-        users::Column::OrgId
-    }
-}
+crate::scoped::org_owned!(users);
 
 /// Hashes a password with Argon2id and a random salt.
 pub fn hash_password(password: &str) -> StoreResult<String> {

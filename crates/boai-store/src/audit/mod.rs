@@ -5,7 +5,7 @@
 //! by the application; [`Store::verify_audit`] proves that.
 
 use crate::entities::{audit_head, audit_log};
-use crate::scoped::{OrgOwned, ScopedStore};
+use crate::scoped::ScopedStore;
 use crate::{Actor, Page, Store, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
 use boai_domain::audit::{chain_hash, AuditAction, AuditFields, ChainBreak, ChainVerifier};
@@ -18,11 +18,7 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-impl OrgOwned for audit_log::Entity {
-    fn org_column() -> Self::Column {
-        audit_log::Column::OrgId
-    }
-}
+crate::scoped::org_owned!(audit_log);
 
 /// A change to record.
 #[derive(Debug, Clone)]

@@ -23,11 +23,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-impl crate::scoped::OrgOwned for donor_visits::Entity {
-    fn org_column() -> Self::Column {
-        donor_visits::Column::OrgId
-    }
-}
+crate::scoped::org_owned!(donor_visits);
 
 /// A donor's giving in sum.
 #[derive(Debug, Clone, Serialize)]

@@ -14,7 +14,6 @@ use crate::audit::{append, AuditChange};
 use crate::entities::{donors, gifts, projects};
 use crate::funds::{entry_lines, funds_error, post, reversed_amount, EntryMeta};
 use crate::idempotency::IdempotencyClaim;
-use crate::scoped::OrgOwned;
 use crate::{Page, ScopedStore, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
 use boai_domain::audit::AuditAction;
@@ -38,17 +37,7 @@ use sea_orm::{
 use serde::Serialize;
 use std::collections::HashMap;
 
-impl OrgOwned for gifts::Entity {
-    fn org_column() -> Self::Column {
-        gifts::Column::OrgId
-    }
-}
-
-impl OrgOwned for donors::Entity {
-    fn org_column() -> Self::Column {
-        donors::Column::OrgId
-    }
-}
+crate::scoped::org_owned!(gifts, donors);
 
 /// Where a gift stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

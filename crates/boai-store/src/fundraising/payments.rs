@@ -49,11 +49,7 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-impl crate::scoped::OrgOwned for payment_rejections::Entity {
-    fn org_column() -> Self::Column {
-        payment_rejections::Column::OrgId
-    }
-}
+crate::scoped::org_owned!(payment_rejections);
 
 /// Unverified notifications recorded one row each, per provider and day;
 /// beyond, they are counted (see the module's rules).
@@ -68,11 +64,7 @@ fn unverified(reason: Rejection) -> bool {
     )
 }
 
-impl crate::scoped::OrgOwned for payment_orders::Entity {
-    fn org_column() -> Self::Column {
-        payment_orders::Column::OrgId
-    }
-}
+crate::scoped::org_owned!(payment_orders);
 
 /// A project the public may give to.
 #[derive(Debug, Clone, Serialize)]

@@ -32,11 +32,7 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-impl crate::scoped::OrgOwned for bank_statement_lines::Entity {
-    fn org_column() -> Self::Column {
-        bank_statement_lines::Column::OrgId
-    }
-}
+crate::scoped::org_owned!(bank_statement_lines);
 
 /// Where a statement line stands.
 pub const UNMATCHED: &str = "unmatched";

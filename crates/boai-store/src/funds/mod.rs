@@ -9,7 +9,6 @@
 use crate::audit::{append, AuditChange};
 use crate::entities::{accounts, journal_entries, journal_lines, orgs, projects};
 use crate::journal::{entry_row, ledger_entry_for, line_row, net_deltas};
-use crate::scoped::OrgOwned;
 use crate::sequences::next_in_sequence;
 use crate::{Actor, Page, ScopedStore, Store, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
@@ -304,8 +303,4 @@ pub(crate) async fn ensure_house_funds<C: ConnectionTrait>(
     Ok(())
 }
 
-impl OrgOwned for projects::Entity {
-    fn org_column() -> Self::Column {
-        projects::Column::OrgId
-    }
-}
+crate::scoped::org_owned!(projects);

@@ -22,7 +22,6 @@ use crate::idempotency::Responder;
 use crate::import::{ImportMode, ImportReport, ImportRowReport};
 use crate::insert::insert_chunked;
 use crate::orgs::to_org;
-use crate::scoped::OrgOwned;
 use crate::{Page, ScopedStore, Store, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
 use boai_domain::audit::AuditAction;
@@ -51,35 +50,13 @@ mod settings;
 
 pub(crate) use councils::meeting_row;
 
-impl OrgOwned for members::Entity {
-    fn org_column() -> Self::Column {
-        members::Column::OrgId
-    }
-}
-
-impl OrgOwned for dues_payments::Entity {
-    fn org_column() -> Self::Column {
-        dues_payments::Column::OrgId
-    }
-}
-
-impl OrgOwned for member_reminders::Entity {
-    fn org_column() -> Self::Column {
-        member_reminders::Column::OrgId
-    }
-}
-
-impl OrgOwned for council_members::Entity {
-    fn org_column() -> Self::Column {
-        council_members::Column::OrgId
-    }
-}
-
-impl OrgOwned for council_meetings::Entity {
-    fn org_column() -> Self::Column {
-        council_meetings::Column::OrgId
-    }
-}
+crate::scoped::org_owned!(
+    members,
+    dues_payments,
+    member_reminders,
+    council_members,
+    council_meetings
+);
 
 /// A search `q` of this prefix and a keyed hash finds a member by ID number.
 pub const ID_TOKEN_PREFIX: &str = "idh:";

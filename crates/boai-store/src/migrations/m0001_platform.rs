@@ -1,6 +1,7 @@
 //! The platform's tables: organisations, users, sessions, API tokens, the
 //! audit trail and its head, idempotency records, installation facts.
 
+use super::common::{fk, index};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -129,32 +130,12 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Orgs::Path).string_len(400).not_null())
                     .col(time(Orgs::CreatedAt))
                     .col(time(Orgs::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Orgs::Table, Orgs::ParentId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
+                    .foreign_key(&mut fk(Orgs::Table, Orgs::ParentId, Orgs::Table, Orgs::Id))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("orgs_path")
-                    .table(Orgs::Table)
-                    .col(Orgs::Path)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("orgs_parent")
-                    .table(Orgs::Table)
-                    .col(Orgs::ParentId)
-                    .to_owned(),
-            )
-            .await?;
+        index(manager, "orgs_path", Orgs::Table, [Orgs::Path]).await?;
+        index(manager, "orgs_parent", Orgs::Table, [Orgs::ParentId]).await?;
 
         manager
             .create_table(
@@ -171,23 +152,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Users::Active).boolean().not_null().default(true))
                     .col(time(Users::CreatedAt))
                     .col(time(Users::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Users::Table, Users::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
+                    .foreign_key(&mut fk(Users::Table, Users::OrgId, Orgs::Table, Orgs::Id))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("users_org")
-                    .table(Users::Table)
-                    .col(Users::OrgId)
-                    .to_owned(),
-            )
-            .await?;
+        index(manager, "users_org", Users::Table, [Users::OrgId]).await?;
 
         manager
             .create_table(
@@ -198,23 +167,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Sessions::CsrfToken).string_len(64).not_null())
                     .col(time(Sessions::CreatedAt))
                     .col(time(Sessions::LastSeenAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Sessions::Table, Sessions::UserId)
-                            .to(Users::Table, Users::Id),
-                    )
+                    .foreign_key(&mut fk(Sessions::Table, Sessions::UserId, Users::Table, Users::Id))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("sessions_user")
-                    .table(Sessions::Table)
-                    .col(Sessions::UserId)
-                    .to_owned(),
-            )
-            .await?;
+        index(manager, "sessions_user", Sessions::Table, [Sessions::UserId]).await?;
 
         manager
             .create_table(
@@ -234,23 +191,11 @@ impl MigrationTrait for Migration {
                     .col(time(ApiTokens::ExpiresAt))
                     .col(ColumnDef::new(ApiTokens::LastUsedAt).timestamp_with_time_zone().null())
                     .col(ColumnDef::new(ApiTokens::RevokedAt).timestamp_with_time_zone().null())
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(ApiTokens::Table, ApiTokens::UserId)
-                            .to(Users::Table, Users::Id),
-                    )
+                    .foreign_key(&mut fk(ApiTokens::Table, ApiTokens::UserId, Users::Table, Users::Id))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("api_tokens_user")
-                    .table(ApiTokens::Table)
-                    .col(ApiTokens::UserId)
-                    .to_owned(),
-            )
-            .await?;
+        index(manager, "api_tokens_user", ApiTokens::Table, [ApiTokens::UserId]).await?;
 
         manager
             .create_table(
@@ -272,25 +217,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("audit_log_org")
-                    .table(AuditLog::Table)
-                    .col(AuditLog::OrgId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("audit_log_entity")
-                    .table(AuditLog::Table)
-                    .col(AuditLog::Entity)
-                    .col(AuditLog::EntityId)
-                    .to_owned(),
-            )
-            .await?;
+        index(manager, "audit_log_org", AuditLog::Table, [AuditLog::OrgId]).await?;
+        index(
+            manager,
+            "audit_log_entity",
+            AuditLog::Table,
+            [AuditLog::Entity, AuditLog::EntityId],
+        )
+        .await?;
 
         manager
             .create_table(

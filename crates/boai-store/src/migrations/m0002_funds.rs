@@ -2,6 +2,7 @@
 //! running balances, the journal, donors with encrypted identity numbers,
 //! gifts, and named sequences.
 
+use super::common::{fk, index, unique_index};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -138,15 +139,6 @@ fn money(name: impl IntoIden) -> ColumnDef {
     ColumnDef::new(name).big_integer().not_null().default(0).to_owned()
 }
 
-fn index(name: &str, table: impl IntoIden + 'static, cols: Vec<DynIden>) -> IndexCreateStatement {
-    let mut stmt = Index::create();
-    stmt.name(name).table(table);
-    for col in cols {
-        stmt.col(col);
-    }
-    stmt.to_owned()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -176,21 +168,11 @@ impl MigrationTrait for Migration {
                     .col(money(Projects::RefundedFen))
                     .col(time(Projects::CreatedAt))
                     .col(time(Projects::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Projects::Table, Projects::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
+                    .foreign_key(&mut fk(Projects::Table, Projects::OrgId, Orgs::Table, Orgs::Id))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index(
-                "projects_org",
-                Projects::Table,
-                vec![Projects::OrgId.into_iden()],
-            ))
-            .await?;
+        index(manager, "projects_org", Projects::Table, [Projects::OrgId]).await?;
 
         manager
             .create_table(
@@ -200,25 +182,22 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Accounts::FundId).uuid().not_null())
                     .col(ColumnDef::new(Accounts::Kind).string_len(16).not_null())
                     .col(money(Accounts::BalanceFen))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Accounts::Table, Accounts::FundId)
-                            .to(Projects::Table, Projects::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        Accounts::Table,
+                        Accounts::FundId,
+                        Projects::Table,
+                        Projects::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                index(
-                    "accounts_fund_kind",
-                    Accounts::Table,
-                    vec![Accounts::FundId.into_iden(), Accounts::Kind.into_iden()],
-                )
-                .unique()
-                .to_owned(),
-            )
-            .await?;
+        unique_index(
+            manager,
+            "accounts_fund_kind",
+            Accounts::Table,
+            [Accounts::FundId, Accounts::Kind],
+        )
+        .await?;
 
         manager
             .create_table(
@@ -243,28 +222,29 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(JournalEntries::OrgId).uuid().not_null())
                     .col(ColumnDef::new(JournalEntries::CreatedBy).string_len(100).not_null())
                     .col(ColumnDef::new(JournalEntries::LedgerIndex).big_integer().null())
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(JournalEntries::Table, JournalEntries::ProjectId)
-                            .to(Projects::Table, Projects::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        JournalEntries::Table,
+                        JournalEntries::ProjectId,
+                        Projects::Table,
+                        Projects::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index(
-                "journal_project_at",
-                JournalEntries::Table,
-                vec![JournalEntries::ProjectId.into_iden(), JournalEntries::At.into_iden()],
-            ))
-            .await?;
-        manager
-            .create_index(index(
-                "journal_reverses",
-                JournalEntries::Table,
-                vec![JournalEntries::ReversesId.into_iden()],
-            ))
-            .await?;
+        index(
+            manager,
+            "journal_project_at",
+            JournalEntries::Table,
+            [JournalEntries::ProjectId, JournalEntries::At],
+        )
+        .await?;
+        index(
+            manager,
+            "journal_reverses",
+            JournalEntries::Table,
+            [JournalEntries::ReversesId],
+        )
+        .await?;
 
         manager
             .create_table(
@@ -276,26 +256,28 @@ impl MigrationTrait for Migration {
                     .col(money(JournalLines::DebitFen))
                     .col(money(JournalLines::CreditFen))
                     .primary_key(Index::create().col(JournalLines::EntryId).col(JournalLines::LineNo))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(JournalLines::Table, JournalLines::EntryId)
-                            .to(JournalEntries::Table, JournalEntries::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(JournalLines::Table, JournalLines::AccountId)
-                            .to(Accounts::Table, Accounts::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        JournalLines::Table,
+                        JournalLines::EntryId,
+                        JournalEntries::Table,
+                        JournalEntries::Id,
+                    ))
+                    .foreign_key(&mut fk(
+                        JournalLines::Table,
+                        JournalLines::AccountId,
+                        Accounts::Table,
+                        Accounts::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index(
-                "journal_lines_account",
-                JournalLines::Table,
-                vec![JournalLines::AccountId.into_iden()],
-            ))
-            .await?;
+        index(
+            manager,
+            "journal_lines_account",
+            JournalLines::Table,
+            [JournalLines::AccountId],
+        )
+        .await?;
 
         manager
             .create_table(
@@ -319,30 +301,10 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index(
-                "donors_id_card",
-                Donors::Table,
-                vec![Donors::IdCardHash.into_iden()],
-            ))
-            .await?;
-        manager
-            .create_index(index(
-                "donors_phone",
-                Donors::Table,
-                vec![Donors::PhoneHash.into_iden()],
-            ))
-            .await?;
-        manager
-            .create_index(index(
-                "donors_credit_code",
-                Donors::Table,
-                vec![Donors::CreditCode.into_iden()],
-            ))
-            .await?;
-        manager
-            .create_index(index("donors_org", Donors::Table, vec![Donors::OrgId.into_iden()]))
-            .await?;
+        index(manager, "donors_id_card", Donors::Table, [Donors::IdCardHash]).await?;
+        index(manager, "donors_phone", Donors::Table, [Donors::PhoneHash]).await?;
+        index(manager, "donors_credit_code", Donors::Table, [Donors::CreditCode]).await?;
+        index(manager, "donors_org", Donors::Table, [Donors::OrgId]).await?;
 
         manager
             .create_table(
@@ -373,32 +335,20 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Gifts::LedgerIndex).big_integer().null())
                     .col(ColumnDef::new(Gifts::CreatedBy).string_len(100).not_null())
                     .col(time(Gifts::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Gifts::Table, Gifts::ProjectId)
-                            .to(Projects::Table, Projects::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Gifts::Table, Gifts::DonorId)
-                            .to(Donors::Table, Donors::Id),
-                    )
+                    .foreign_key(&mut fk(Gifts::Table, Gifts::ProjectId, Projects::Table, Projects::Id))
+                    .foreign_key(&mut fk(Gifts::Table, Gifts::DonorId, Donors::Table, Donors::Id))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index("gifts_org", Gifts::Table, vec![Gifts::OrgId.into_iden()]))
-            .await?;
-        manager
-            .create_index(index(
-                "gifts_project_received",
-                Gifts::Table,
-                vec![Gifts::ProjectId.into_iden(), Gifts::ReceivedOn.into_iden()],
-            ))
-            .await?;
-        manager
-            .create_index(index("gifts_donor", Gifts::Table, vec![Gifts::DonorId.into_iden()]))
-            .await?;
+        index(manager, "gifts_org", Gifts::Table, [Gifts::OrgId]).await?;
+        index(
+            manager,
+            "gifts_project_received",
+            Gifts::Table,
+            [Gifts::ProjectId, Gifts::ReceivedOn],
+        )
+        .await?;
+        index(manager, "gifts_donor", Gifts::Table, [Gifts::DonorId]).await?;
 
         manager
             .create_table(

@@ -2,6 +2,7 @@
 //! Merkle tree's stored nodes, signed checkpoints, the `ledger` sequence that
 //! hands out log indexes, and each gift's commitment salt.
 
+use super::common::{timestamp, unique_index};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -97,11 +98,7 @@ impl MigrationTrait for Migration {
                     )
                     .col(ColumnDef::new(LedgerCheckpoints::Root).binary().not_null())
                     .col(ColumnDef::new(LedgerCheckpoints::Note).text().not_null())
-                    .col(
-                        ColumnDef::new(LedgerCheckpoints::SignedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(timestamp(LedgerCheckpoints::SignedAt))
                     .to_owned(),
             )
             .await?;
@@ -113,16 +110,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("journal_entries_ledger_index")
-                    .table(JournalEntries::Table)
-                    .col(JournalEntries::LedgerIndex)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
+        unique_index(
+            manager,
+            "journal_entries_ledger_index",
+            JournalEntries::Table,
+            [JournalEntries::LedgerIndex],
+        )
+        .await?;
         manager
             .exec_stmt(
                 Query::insert()

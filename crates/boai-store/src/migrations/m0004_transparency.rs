@@ -2,6 +2,7 @@
 //! yearly work and finance reports and audit reports, each with an optional
 //! attachment kept in the row (at most 10 MB; lists never read it).
 
+use super::common::{fk, index, timestamp};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -59,52 +60,32 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Disclosures::FileMime).string_len(100).null())
                     .col(ColumnDef::new(Disclosures::FileBytes).blob().null())
                     .col(ColumnDef::new(Disclosures::CreatedBy).string_len(100).not_null())
-                    .col(
-                        ColumnDef::new(Disclosures::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Disclosures::Table, Disclosures::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Disclosures::Table, Disclosures::ProjectId)
-                            .to(Projects::Table, Projects::Id),
-                    )
+                    .col(timestamp(Disclosures::CreatedAt))
+                    .foreign_key(&mut fk(Disclosures::Table, Disclosures::OrgId, Orgs::Table, Orgs::Id))
+                    .foreign_key(&mut fk(
+                        Disclosures::Table,
+                        Disclosures::ProjectId,
+                        Projects::Table,
+                        Projects::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("disclosures_published")
-                    .table(Disclosures::Table)
-                    .col(Disclosures::PublishedOn)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("disclosures_project_published")
-                    .table(Disclosures::Table)
-                    .col(Disclosures::ProjectId)
-                    .col(Disclosures::PublishedOn)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("disclosures_org")
-                    .table(Disclosures::Table)
-                    .col(Disclosures::OrgId)
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "disclosures_published",
+            Disclosures::Table,
+            [Disclosures::PublishedOn],
+        )
+        .await?;
+        index(
+            manager,
+            "disclosures_project_published",
+            Disclosures::Table,
+            [Disclosures::ProjectId, Disclosures::PublishedOn],
+        )
+        .await?;
+        index(manager, "disclosures_org", Disclosures::Table, [Disclosures::OrgId]).await?;
         Ok(())
     }
 }

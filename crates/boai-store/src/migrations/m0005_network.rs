@@ -4,6 +4,7 @@
 //! here with the seven default items) and each unit's assessment of each item
 //! (`wuyou_assessments`).
 
+use super::common::{fk, index, timestamp, unique_index};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -91,29 +92,18 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(OrgUnits::Leader).string_len(50).null())
                     .col(ColumnDef::new(OrgUnits::FoundedOn).date().null())
                     .col(ColumnDef::new(OrgUnits::Status).string_len(16).not_null())
-                    .col(
-                        ColumnDef::new(OrgUnits::UpdatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(OrgUnits::Table, OrgUnits::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
+                    .col(timestamp(OrgUnits::UpdatedAt))
+                    .foreign_key(&mut fk(OrgUnits::Table, OrgUnits::OrgId, Orgs::Table, Orgs::Id))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("org_units_credit_code")
-                    .table(OrgUnits::Table)
-                    .col(OrgUnits::CreditCode)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
+        unique_index(
+            manager,
+            "org_units_credit_code",
+            OrgUnits::Table,
+            [OrgUnits::CreditCode],
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -125,33 +115,13 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(OrgMoves::MovedAt).timestamp_with_time_zone().not_null())
                     .col(ColumnDef::new(OrgMoves::MovedBy).string_len(100).not_null())
                     .col(ColumnDef::new(OrgMoves::MovedById).uuid().null())
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(OrgMoves::Table, OrgMoves::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(OrgMoves::Table, OrgMoves::FromOrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(OrgMoves::Table, OrgMoves::ToOrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
+                    .foreign_key(&mut fk(OrgMoves::Table, OrgMoves::OrgId, Orgs::Table, Orgs::Id))
+                    .foreign_key(&mut fk(OrgMoves::Table, OrgMoves::FromOrgId, Orgs::Table, Orgs::Id))
+                    .foreign_key(&mut fk(OrgMoves::Table, OrgMoves::ToOrgId, Orgs::Table, Orgs::Id))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("org_moves_org")
-                    .table(OrgMoves::Table)
-                    .col(OrgMoves::OrgId)
-                    .to_owned(),
-            )
-            .await?;
+        index(manager, "org_moves_org", OrgMoves::Table, [OrgMoves::OrgId]).await?;
         manager
             .create_table(
                 Table::create()
@@ -199,16 +169,18 @@ impl MigrationTrait for Migration {
                             .col(WuyouAssessments::OrgId)
                             .col(WuyouAssessments::ItemCode),
                     )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(WuyouAssessments::Table, WuyouAssessments::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(WuyouAssessments::Table, WuyouAssessments::ItemCode)
-                            .to(WuyouItems::Table, WuyouItems::Code),
-                    )
+                    .foreign_key(&mut fk(
+                        WuyouAssessments::Table,
+                        WuyouAssessments::OrgId,
+                        Orgs::Table,
+                        Orgs::Id,
+                    ))
+                    .foreign_key(&mut fk(
+                        WuyouAssessments::Table,
+                        WuyouAssessments::ItemCode,
+                        WuyouItems::Table,
+                        WuyouItems::Code,
+                    ))
                     .to_owned(),
             )
             .await?;

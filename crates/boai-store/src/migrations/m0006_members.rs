@@ -6,6 +6,7 @@
 //! and year), and the councils (`council_members`, `council_meetings` with
 //! their minutes as bytes, like disclosures' attachments).
 
+use super::common::{fk, index, timestamp, unique_index};
 use boai_domain::members::DEFAULT_TYPES;
 use sea_orm_migration::prelude::*;
 
@@ -159,17 +160,14 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(DuesRates::TypeCode).string_len(32).not_null())
                     .col(ColumnDef::new(DuesRates::Year).integer().not_null())
                     .col(ColumnDef::new(DuesRates::AmountFen).big_integer().not_null())
-                    .col(
-                        ColumnDef::new(DuesRates::UpdatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(timestamp(DuesRates::UpdatedAt))
                     .primary_key(Index::create().col(DuesRates::TypeCode).col(DuesRates::Year))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(DuesRates::Table, DuesRates::TypeCode)
-                            .to(MemberTypes::Table, MemberTypes::Code),
-                    )
+                    .foreign_key(&mut fk(
+                        DuesRates::Table,
+                        DuesRates::TypeCode,
+                        MemberTypes::Table,
+                        MemberTypes::Code,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -194,16 +192,13 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Members::LapsedOn).date().null())
                     .col(ColumnDef::new(Members::CreatedAt).timestamp_with_time_zone().not_null())
                     .col(ColumnDef::new(Members::UpdatedAt).timestamp_with_time_zone().not_null())
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Members::Table, Members::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Members::Table, Members::TypeCode)
-                            .to(MemberTypes::Table, MemberTypes::Code),
-                    )
+                    .foreign_key(&mut fk(Members::Table, Members::OrgId, Orgs::Table, Orgs::Id))
+                    .foreign_key(&mut fk(
+                        Members::Table,
+                        Members::TypeCode,
+                        MemberTypes::Table,
+                        MemberTypes::Code,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -219,21 +214,14 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(DuesPayments::ReceiptNo).string_len(40).not_null())
                     .col(ColumnDef::new(DuesPayments::PaidOn).date().not_null())
                     .col(ColumnDef::new(DuesPayments::RecordedBy).string_len(100).not_null())
-                    .col(
-                        ColumnDef::new(DuesPayments::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(DuesPayments::Table, DuesPayments::MemberId)
-                            .to(Members::Table, Members::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(DuesPayments::Table, DuesPayments::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
+                    .col(timestamp(DuesPayments::CreatedAt))
+                    .foreign_key(&mut fk(
+                        DuesPayments::Table,
+                        DuesPayments::MemberId,
+                        Members::Table,
+                        Members::Id,
+                    ))
+                    .foreign_key(&mut fk(DuesPayments::Table, DuesPayments::OrgId, Orgs::Table, Orgs::Id))
                     .to_owned(),
             )
             .await?;
@@ -249,16 +237,13 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(MemberReminders::Message).string_len(500).not_null())
                     .col(ColumnDef::new(MemberReminders::Status).string_len(16).not_null())
                     .col(ColumnDef::new(MemberReminders::CreatedBy).string_len(100).not_null())
-                    .col(
-                        ColumnDef::new(MemberReminders::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(MemberReminders::Table, MemberReminders::MemberId)
-                            .to(Members::Table, Members::Id),
-                    )
+                    .col(timestamp(MemberReminders::CreatedAt))
+                    .foreign_key(&mut fk(
+                        MemberReminders::Table,
+                        MemberReminders::MemberId,
+                        Members::Table,
+                        Members::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -274,16 +259,13 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(CouncilMembers::TermNo).integer().not_null())
                     .col(ColumnDef::new(CouncilMembers::TermStart).date().not_null())
                     .col(ColumnDef::new(CouncilMembers::TermEnd).date().not_null())
-                    .col(
-                        ColumnDef::new(CouncilMembers::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(CouncilMembers::Table, CouncilMembers::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
+                    .col(timestamp(CouncilMembers::CreatedAt))
+                    .foreign_key(&mut fk(
+                        CouncilMembers::Table,
+                        CouncilMembers::OrgId,
+                        Orgs::Table,
+                        Orgs::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -300,106 +282,55 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(CouncilMeetings::MinutesMime).string_len(100).null())
                     .col(ColumnDef::new(CouncilMeetings::MinutesBytes).blob().null())
                     .col(ColumnDef::new(CouncilMeetings::CreatedBy).string_len(100).not_null())
-                    .col(
-                        ColumnDef::new(CouncilMeetings::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(CouncilMeetings::Table, CouncilMeetings::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
+                    .col(timestamp(CouncilMeetings::CreatedAt))
+                    .foreign_key(&mut fk(
+                        CouncilMeetings::Table,
+                        CouncilMeetings::OrgId,
+                        Orgs::Table,
+                        Orgs::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("members_no")
-                    .table(Members::Table)
-                    .col(Members::MemberNo)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("members_org")
-                    .table(Members::Table)
-                    .col(Members::OrgId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("members_id_card_hash")
-                    .table(Members::Table)
-                    .col(Members::IdCardHash)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("dues_payments_receipt")
-                    .table(DuesPayments::Table)
-                    .col(DuesPayments::ReceiptNo)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("dues_payments_member_year")
-                    .table(DuesPayments::Table)
-                    .col(DuesPayments::MemberId)
-                    .col(DuesPayments::Year)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("dues_payments_org")
-                    .table(DuesPayments::Table)
-                    .col(DuesPayments::OrgId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("member_reminders_member_year")
-                    .table(MemberReminders::Table)
-                    .col(MemberReminders::MemberId)
-                    .col(MemberReminders::Year)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("council_members_org")
-                    .table(CouncilMembers::Table)
-                    .col(CouncilMembers::OrgId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("council_meetings_org")
-                    .table(CouncilMeetings::Table)
-                    .col(CouncilMeetings::OrgId)
-                    .to_owned(),
-            )
-            .await?;
+        unique_index(manager, "members_no", Members::Table, [Members::MemberNo]).await?;
+        index(manager, "members_org", Members::Table, [Members::OrgId]).await?;
+        index(manager, "members_id_card_hash", Members::Table, [Members::IdCardHash]).await?;
+        unique_index(
+            manager,
+            "dues_payments_receipt",
+            DuesPayments::Table,
+            [DuesPayments::ReceiptNo],
+        )
+        .await?;
+        unique_index(
+            manager,
+            "dues_payments_member_year",
+            DuesPayments::Table,
+            [DuesPayments::MemberId, DuesPayments::Year],
+        )
+        .await?;
+        index(manager, "dues_payments_org", DuesPayments::Table, [DuesPayments::OrgId]).await?;
+        unique_index(
+            manager,
+            "member_reminders_member_year",
+            MemberReminders::Table,
+            [MemberReminders::MemberId, MemberReminders::Year],
+        )
+        .await?;
+        index(
+            manager,
+            "council_members_org",
+            CouncilMembers::Table,
+            [CouncilMembers::OrgId],
+        )
+        .await?;
+        index(
+            manager,
+            "council_meetings_org",
+            CouncilMeetings::Table,
+            [CouncilMeetings::OrgId],
+        )
+        .await?;
         Ok(())
     }
 }

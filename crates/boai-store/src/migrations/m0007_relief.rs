@@ -5,6 +5,7 @@
 //! attachments' metadata (bytes live in the data folder), and the
 //! notification outbox. Adds the `relief_case` sequence (case numbers).
 
+use super::common::{fk, index, timestamp};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -148,21 +149,19 @@ impl MigrationTrait for Migration {
                     )
                     .col(ColumnDef::new(ReliefProgrammes::Name).string_len(200).not_null())
                     .col(ColumnDef::new(ReliefProgrammes::Settings).text().not_null())
-                    .col(
-                        ColumnDef::new(ReliefProgrammes::UpdatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(ReliefProgrammes::Table, ReliefProgrammes::ProjectId)
-                            .to(Projects::Table, Projects::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(ReliefProgrammes::Table, ReliefProgrammes::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
+                    .col(timestamp(ReliefProgrammes::UpdatedAt))
+                    .foreign_key(&mut fk(
+                        ReliefProgrammes::Table,
+                        ReliefProgrammes::ProjectId,
+                        Projects::Table,
+                        Projects::Id,
+                    ))
+                    .foreign_key(&mut fk(
+                        ReliefProgrammes::Table,
+                        ReliefProgrammes::OrgId,
+                        Orgs::Table,
+                        Orgs::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -206,11 +205,12 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(C::PaidAt).timestamp_with_time_zone().null())
                     .col(ColumnDef::new(C::JournalEntryId).uuid().null())
                     .col(ColumnDef::new(C::LedgerIndex).big_integer().null())
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(C::Table, C::ProgrammeId)
-                            .to(ReliefProgrammes::Table, ReliefProgrammes::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        C::Table,
+                        C::ProgrammeId,
+                        ReliefProgrammes::Table,
+                        ReliefProgrammes::Id,
+                    ))
                     .foreign_key(ForeignKey::create().from(C::Table, C::OrgId).to(Orgs::Table, Orgs::Id))
                     .to_owned(),
             )
@@ -222,12 +222,7 @@ impl MigrationTrait for Migration {
             ("relief_cases_status", vec![C::Status]),
             ("relief_cases_ledger", vec![C::LedgerIndex]),
         ] {
-            let mut index = Index::create();
-            index.name(name).table(C::Table);
-            for c in cols {
-                index.col(c);
-            }
-            manager.create_index(index.to_owned()).await?;
+            index(manager, name, C::Table, cols).await?;
         }
         manager
             .create_table(
@@ -242,23 +237,17 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(ReliefReviews::ReviewerId).uuid().null())
                     .col(ColumnDef::new(ReliefReviews::ReviewerName).string_len(100).not_null())
                     .col(ColumnDef::new(ReliefReviews::At).timestamp_with_time_zone().not_null())
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(ReliefReviews::Table, ReliefReviews::CaseId)
-                            .to(C::Table, C::Id),
-                    )
+                    .foreign_key(&mut fk(ReliefReviews::Table, ReliefReviews::CaseId, C::Table, C::Id))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("relief_reviews_case")
-                    .table(ReliefReviews::Table)
-                    .col(ReliefReviews::CaseId)
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "relief_reviews_case",
+            ReliefReviews::Table,
+            [ReliefReviews::CaseId],
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -270,28 +259,23 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(ReliefAttachments::Mime).string_len(100).not_null())
                     .col(ColumnDef::new(ReliefAttachments::Size).big_integer().not_null())
                     .col(ColumnDef::new(ReliefAttachments::Sha256).string_len(64).not_null())
-                    .col(
-                        ColumnDef::new(ReliefAttachments::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(ReliefAttachments::Table, ReliefAttachments::CaseId)
-                            .to(C::Table, C::Id),
-                    )
+                    .col(timestamp(ReliefAttachments::CreatedAt))
+                    .foreign_key(&mut fk(
+                        ReliefAttachments::Table,
+                        ReliefAttachments::CaseId,
+                        C::Table,
+                        C::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("relief_attachments_case")
-                    .table(ReliefAttachments::Table)
-                    .col(ReliefAttachments::CaseId)
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "relief_attachments_case",
+            ReliefAttachments::Table,
+            [ReliefAttachments::CaseId],
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -301,21 +285,18 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(ReliefNotifications::Channel).string_len(16).not_null())
                     .col(ColumnDef::new(ReliefNotifications::RecipientEnc).text().not_null())
                     .col(ColumnDef::new(ReliefNotifications::Body).text().not_null())
-                    .col(
-                        ColumnDef::new(ReliefNotifications::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(timestamp(ReliefNotifications::CreatedAt))
                     .col(
                         ColumnDef::new(ReliefNotifications::SentAt)
                             .timestamp_with_time_zone()
                             .null(),
                     )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(ReliefNotifications::Table, ReliefNotifications::CaseId)
-                            .to(C::Table, C::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        ReliefNotifications::Table,
+                        ReliefNotifications::CaseId,
+                        C::Table,
+                        C::Id,
+                    ))
                     .to_owned(),
             )
             .await?;

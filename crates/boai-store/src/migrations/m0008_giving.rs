@@ -5,6 +5,7 @@
 //! (unique by 流水号) with their match to a gift, saved statement layouts;
 //! major donors' visits and the recognition levels (none stored = defaults).
 
+use super::common::{fk, index, unique_index};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -202,45 +203,41 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(PaymentOrders::RefundedFen).big_integer().not_null())
                     .col(ts(PaymentOrders::CreatedAt))
                     .col(ts(PaymentOrders::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(PaymentOrders::Table, PaymentOrders::ProjectId)
-                            .to(Projects::Table, Projects::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(PaymentOrders::Table, PaymentOrders::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(PaymentOrders::Table, PaymentOrders::GiftId)
-                            .to(Gifts::Table, Gifts::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        PaymentOrders::Table,
+                        PaymentOrders::ProjectId,
+                        Projects::Table,
+                        Projects::Id,
+                    ))
+                    .foreign_key(&mut fk(
+                        PaymentOrders::Table,
+                        PaymentOrders::OrgId,
+                        Orgs::Table,
+                        Orgs::Id,
+                    ))
+                    .foreign_key(&mut fk(
+                        PaymentOrders::Table,
+                        PaymentOrders::GiftId,
+                        Gifts::Table,
+                        Gifts::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("payment_orders_status_expires")
-                    .table(PaymentOrders::Table)
-                    .col(PaymentOrders::Status)
-                    .col(PaymentOrders::ExpiresAt)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("payment_orders_provider_txn")
-                    .table(PaymentOrders::Table)
-                    .col(PaymentOrders::Provider)
-                    .col(PaymentOrders::TransactionId)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "payment_orders_status_expires",
+            PaymentOrders::Table,
+            [PaymentOrders::Status, PaymentOrders::ExpiresAt],
+        )
+        .await?;
+        unique_index(
+            manager,
+            "payment_orders_provider_txn",
+            PaymentOrders::Table,
+            [PaymentOrders::Provider, PaymentOrders::TransactionId],
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -269,17 +266,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("payment_notifications_once")
-                    .table(PaymentNotifications::Table)
-                    .col(PaymentNotifications::Provider)
-                    .col(PaymentNotifications::NotificationId)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
+        unique_index(
+            manager,
+            "payment_notifications_once",
+            PaymentNotifications::Table,
+            [PaymentNotifications::Provider, PaymentNotifications::NotificationId],
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -294,15 +287,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("payment_rejections_received")
-                    .table(PaymentRejections::Table)
-                    .col(PaymentRejections::ReceivedAt)
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "payment_rejections_received",
+            PaymentRejections::Table,
+            [PaymentRejections::ReceivedAt],
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -323,11 +314,12 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(PaymentRefunds::RequestedBy).string_len(100).not_null())
                     .col(ts(PaymentRefunds::CreatedAt))
                     .col(ColumnDef::new(PaymentRefunds::DoneAt).timestamp_with_time_zone().null())
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(PaymentRefunds::Table, PaymentRefunds::GiftId)
-                            .to(Gifts::Table, Gifts::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        PaymentRefunds::Table,
+                        PaymentRefunds::GiftId,
+                        Gifts::Table,
+                        Gifts::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -373,29 +365,28 @@ impl MigrationTrait for Migration {
                             .timestamp_with_time_zone()
                             .null(),
                     )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(BankStatementLines::Table, BankStatementLines::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(BankStatementLines::Table, BankStatementLines::GiftId)
-                            .to(Gifts::Table, Gifts::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        BankStatementLines::Table,
+                        BankStatementLines::OrgId,
+                        Orgs::Table,
+                        Orgs::Id,
+                    ))
+                    .foreign_key(&mut fk(
+                        BankStatementLines::Table,
+                        BankStatementLines::GiftId,
+                        Gifts::Table,
+                        Gifts::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("bank_statement_lines_status_date")
-                    .table(BankStatementLines::Table)
-                    .col(BankStatementLines::Status)
-                    .col(BankStatementLines::TxnDate)
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "bank_statement_lines_status_date",
+            BankStatementLines::Table,
+            [BankStatementLines::Status, BankStatementLines::TxnDate],
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -422,29 +413,23 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(DonorVisits::FollowUpDone).boolean().not_null())
                     .col(ColumnDef::new(DonorVisits::CreatedBy).string_len(100).not_null())
                     .col(ts(DonorVisits::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(DonorVisits::Table, DonorVisits::DonorId)
-                            .to(Donors::Table, Donors::Id),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(DonorVisits::Table, DonorVisits::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        DonorVisits::Table,
+                        DonorVisits::DonorId,
+                        Donors::Table,
+                        Donors::Id,
+                    ))
+                    .foreign_key(&mut fk(DonorVisits::Table, DonorVisits::OrgId, Orgs::Table, Orgs::Id))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("donor_visits_follow_up")
-                    .table(DonorVisits::Table)
-                    .col(DonorVisits::FollowUpDone)
-                    .col(DonorVisits::FollowUpOn)
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "donor_visits_follow_up",
+            DonorVisits::Table,
+            [DonorVisits::FollowUpDone, DonorVisits::FollowUpOn],
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()

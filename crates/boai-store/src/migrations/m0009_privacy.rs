@@ -4,6 +4,7 @@
 //! in relief applications), with the consent text's version, the text itself
 //! and the time it was given.
 
+use super::common::{fk, index};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -78,24 +79,22 @@ impl MigrationTrait for Migration {
                             .not_null(),
                     )
                     .col(ts(PrivacyRequests::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(PrivacyRequests::Table, PrivacyRequests::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
+                    .foreign_key(&mut fk(
+                        PrivacyRequests::Table,
+                        PrivacyRequests::OrgId,
+                        Orgs::Table,
+                        Orgs::Id,
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("privacy_requests_org_created")
-                    .table(PrivacyRequests::Table)
-                    .col(PrivacyRequests::OrgId)
-                    .col(PrivacyRequests::CreatedAt)
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "privacy_requests_org_created",
+            PrivacyRequests::Table,
+            [PrivacyRequests::OrgId, PrivacyRequests::CreatedAt],
+        )
+        .await?;
         manager
             .create_table(
                 Table::create()
@@ -109,24 +108,17 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Consents::Text).text().not_null())
                     .col(ColumnDef::new(Consents::Channel).string_len(16).not_null())
                     .col(ts(Consents::GivenAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .from(Consents::Table, Consents::OrgId)
-                            .to(Orgs::Table, Orgs::Id),
-                    )
+                    .foreign_key(&mut fk(Consents::Table, Consents::OrgId, Orgs::Table, Orgs::Id))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("consents_subject")
-                    .table(Consents::Table)
-                    .col(Consents::Subject)
-                    .col(Consents::SubjectId)
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "consents_subject",
+            Consents::Table,
+            [Consents::Subject, Consents::SubjectId],
+        )
+        .await?;
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! ledger a page at a time and fetches the gifts of that page's journal
 //! entries by it (without it, every page would scan all gifts).
 
+use super::common::index;
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -21,14 +22,6 @@ enum Gifts {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_index(
-                Index::create()
-                    .name("gifts_journal_entry")
-                    .table(Gifts::Table)
-                    .col(Gifts::JournalEntryId)
-                    .to_owned(),
-            )
-            .await
+        index(manager, "gifts_journal_entry", Gifts::Table, [Gifts::JournalEntryId]).await
     }
 }

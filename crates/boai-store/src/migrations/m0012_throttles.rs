@@ -8,6 +8,7 @@
 //!   `payment_rejections.hits` (unverified notifications are aggregated into
 //!   one row per provider, reason and day instead of a row each).
 
+use super::common::{index, timestamp};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -45,18 +46,10 @@ impl MigrationTrait for Migration {
                     .table(Throttles::Table)
                     .col(ColumnDef::new(Throttles::Kind).string_len(16).not_null())
                     .col(ColumnDef::new(Throttles::Key).string_len(128).not_null())
-                    .col(
-                        ColumnDef::new(Throttles::WindowStart)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(timestamp(Throttles::WindowStart))
                     .col(ColumnDef::new(Throttles::Hits).big_integer().not_null())
                     .col(ColumnDef::new(Throttles::LockedUntil).timestamp_with_time_zone().null())
-                    .col(
-                        ColumnDef::new(Throttles::UpdatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(timestamp(Throttles::UpdatedAt))
                     .primary_key(Index::create().col(Throttles::Kind).col(Throttles::Key))
                     .to_owned(),
             )
@@ -91,15 +84,13 @@ impl MigrationTrait for Migration {
         ] {
             db.execute_unprepared(statement).await?;
         }
-        manager
-            .create_index(
-                Index::create()
-                    .name("payment_rejections_org")
-                    .table(PaymentRejections::Table)
-                    .col(PaymentRejections::OrgId)
-                    .to_owned(),
-            )
-            .await?;
+        index(
+            manager,
+            "payment_rejections_org",
+            PaymentRejections::Table,
+            [PaymentRejections::OrgId],
+        )
+        .await?;
         Ok(())
     }
 }

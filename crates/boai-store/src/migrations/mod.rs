@@ -4,6 +4,7 @@
 
 use sea_orm_migration::prelude::*;
 
+mod common;
 mod m0001_platform;
 mod m0002_funds;
 mod m0003_ledger;

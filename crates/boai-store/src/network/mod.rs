@@ -5,7 +5,6 @@
 use crate::audit::{append, append_many, AuditChange};
 use crate::entities::{app_meta, org_moves, org_units, orgs, wuyou_assessments, wuyou_items};
 use crate::orgs::to_org;
-use crate::scoped::OrgOwned;
 use crate::{ScopedStore, Store, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
 use boai_domain::audit::AuditAction;
@@ -21,23 +20,7 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-impl OrgOwned for org_units::Entity {
-    fn org_column() -> Self::Column {
-        org_units::Column::OrgId
-    }
-}
-
-impl OrgOwned for wuyou_assessments::Entity {
-    fn org_column() -> Self::Column {
-        wuyou_assessments::Column::OrgId
-    }
-}
-
-impl OrgOwned for org_moves::Entity {
-    fn org_column() -> Self::Column {
-        org_moves::Column::OrgId
-    }
-}
+crate::scoped::org_owned!(org_units, wuyou_assessments, org_moves);
 
 /// The `app_meta` key of the city's pass mark.
 const PASS_MARK_KEY: &str = "wuyou_pass_mark";

@@ -29,7 +29,6 @@ use crate::entities::{
     privacy_requests, projects, relief_attachments, relief_cases, relief_notifications, relief_programmes,
 };
 use crate::relief::files::FileStore;
-use crate::scoped::OrgOwned;
 use crate::{Page, ScopedStore, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
 use boai_domain::audit::AuditAction;
@@ -46,11 +45,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
 
-impl OrgOwned for privacy_requests::Entity {
-    fn org_column() -> Self::Column {
-        privacy_requests::Column::OrgId
-    }
-}
+crate::scoped::org_owned!(privacy_requests);
 
 /// What an erased field shows.
 pub const ERASED: &str = "已删除";

@@ -27,7 +27,6 @@ use crate::audit::{append, AuditChange};
 use crate::entities::{journal_entries, orgs, projects, relief_attachments, relief_cases, relief_notifications};
 use crate::entities::{relief_programmes, relief_reviews};
 use crate::funds::{post, EntryMeta, JournalEntry};
-use crate::scoped::OrgOwned;
 use crate::sequences::next_in_sequence;
 use crate::{Actor, Page, ScopedStore, Store, StoreError, StoreResult};
 use boai_domain::accounts::{Permission, Role};
@@ -52,11 +51,7 @@ use sea_orm::{
 use serde::Serialize;
 use std::collections::HashMap;
 
-impl OrgOwned for relief_cases::Entity {
-    fn org_column() -> Self::Column {
-        relief_cases::Column::OrgId
-    }
-}
+crate::scoped::org_owned!(relief_cases);
 
 /// A programme as shown.
 #[derive(Debug, Clone, Serialize)]

@@ -11,7 +11,6 @@ use crate::audit::{append, AuditChange};
 use crate::entities::{disclosures, orgs, projects};
 use crate::funds::ProjectStatus;
 use crate::idempotency::Responder;
-use crate::scoped::OrgOwned;
 use crate::{Page, ScopedStore, Store, StoreError, StoreResult};
 use boai_domain::accounts::Permission;
 use boai_domain::audit::AuditAction;
@@ -31,11 +30,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
-impl OrgOwned for disclosures::Entity {
-    fn org_column() -> Self::Column {
-        disclosures::Column::OrgId
-    }
-}
+crate::scoped::org_owned!(disclosures);
 
 /// An attachment as listed (its bytes are fetched on their own).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
