@@ -1,6 +1,7 @@
 //! Typed helpers for the HTTP tests: JSON in and out with a bearer token,
-//! a demo project's id by code, and row counts read behind the
-//! application's back. One copy here instead of one per test file.
+//! a token request's status, a demo project's id by code, row counts read
+//! behind the application's back, and multipart bodies. One copy here
+//! instead of one per test file.
 
 use crate::TestApp;
 use anyhow::Context;
@@ -38,6 +39,17 @@ impl TestApp {
         Ok((status, res.json().await.unwrap_or(Value::Null)))
     }
 
+    /// The status a token request for `username` with `password` answers.
+    pub async fn token_status(&self, username: &str, password: &str) -> anyhow::Result<StatusCode> {
+        Ok(self
+            .client()
+            .post(self.url("/api/v1/auth/token"))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await?
+            .status())
+    }
+
     /// The id of the demo project with `code` (e.g. `CATARACT`), as the API
     /// lists it to `token`'s user.
     pub async fn project_id(&self, token: &str, code: &str) -> anyhow::Result<String> {
@@ -62,4 +74,28 @@ impl TestApp {
         db.close().await?;
         Ok(n)
     }
+}
+
+/// A multipart/form-data body, as a browser builds it.
+pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "----BoaiTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    if let Some((file_name, bytes)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }

@@ -24,20 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn project(app: &TestApp, token: &str) -> anyhow::Result<String> {
-    let list: Value = app
-        .client()
-        .get(app.url("/api/v1/projects?per_page=100"))
-        .bearer_auth(token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    list["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|p| p["code"] == "CATARACT"))
-        .and_then(|p| p["id"].as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("no CATARACT project"))
+    app.project_id(token, "CATARACT").await
 }
 
 async fn post_gift(
@@ -84,13 +71,7 @@ async fn assert_whole(
     unknown: u64,
 ) -> anyhow::Result<()> {
     let c = app.client();
-    let list: Value = c
-        .get(app.url("/api/v1/donations?per_page=1"))
-        .bearer_auth(token)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let list: Value = app.get_json(token, "/api/v1/donations?per_page=1").await?;
     for (id, fen) in acknowledged {
         let gift: Value = c
             .get(app.url(&format!("/api/v1/donations/{id}")))
@@ -109,13 +90,7 @@ async fn assert_whole(
         (acked..=acked + unknown).contains(&total),
         "{total} gifts, {acked} acknowledged (+ at most {unknown} unknown)"
     );
-    let trial: Value = c
-        .get(app.url("/api/v1/funds/trial-balance"))
-        .bearer_auth(token)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let trial: Value = app.get_json(token, "/api/v1/funds/trial-balance").await?;
     assert_eq!(trial["balanced"], true, "{trial}");
     let report = app.store.ledger_check(None, None, &|_, _| {}).await?;
     assert!(report.holds(), "{report:?}");

@@ -45,13 +45,7 @@ async fn staff_record_a_gift_exactly_as_the_contract_says() -> anyhow::Result<()
     assert!(gift.get("ledger_index").is_some());
     assert_eq!(gift["amount_fen"], 123456);
     let id = gift["id"].as_str().unwrap();
-    let again: Value = c
-        .get(app.url(&format!("/api/v1/donations/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let again: Value = app.get_json(&token, &format!("/api/v1/donations/{id}")).await?;
     assert_eq!(again["certificate_no"], gift["certificate_no"]);
     // Anonymous (donor null) and an organisation with a valid credit code.
     for donor in [
@@ -79,21 +73,9 @@ async fn staff_record_a_gift_exactly_as_the_contract_says() -> anyhow::Result<()
     assert_eq!(goods["amount_fen"], 500000);
     assert_eq!(goods["goods"]["item"], "医用口罩");
     // The project's raised total moved by exactly what came in.
-    let p: Value = c
-        .get(app.url(&format!("/api/v1/projects/{project}")))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let p: Value = app.get_json(&token, &format!("/api/v1/projects/{project}")).await?;
     assert!(p["raised_fen"].as_i64().unwrap() >= 123456 + 10000 + 500000);
-    let tb: Value = c
-        .get(app.url("/api/v1/funds/trial-balance"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let tb: Value = app.get_json(&token, "/api/v1/funds/trial-balance").await?;
     assert_eq!(tb["balanced"], true);
     assert_eq!(tb["debit_fen"], tb["credit_fen"]);
     Ok(())
@@ -192,13 +174,7 @@ async fn bad_gifts_are_refused_and_write_nothing() -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let tb: Value = c
-        .get(app.url("/api/v1/funds/trial-balance"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let tb: Value = app.get_json(&token, "/api/v1/funds/trial-balance").await?;
     assert_eq!(tb["balanced"], true);
     Ok(())
 }
@@ -313,13 +289,7 @@ async fn who_may_record_and_who_sees_what() -> anyhow::Result<()> {
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
     }
     // City projects are readable by every signed-in user; district projects only in their district.
-    let mine: Value = c
-        .get(app.url("/api/v1/projects?per_page=100"))
-        .bearer_auth(&lixia)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let mine: Value = app.get_json(&lixia, "/api/v1/projects?per_page=100").await?;
     let codes: Vec<&str> = mine["items"]
         .as_array()
         .into_iter()
@@ -328,20 +298,8 @@ async fn who_may_record_and_who_sees_what() -> anyhow::Result<()> {
         .collect();
     assert!(codes.contains(&"CATARACT") && codes.contains(&"LX-CARE"));
     // lixia sees only gifts recorded in her district.
-    let hers: Value = c
-        .get(app.url("/api/v1/donations?per_page=100"))
-        .bearer_auth(&lixia)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let all: Value = c
-        .get(app.url("/api/v1/donations?per_page=1"))
-        .bearer_auth(&sup)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let hers: Value = app.get_json(&lixia, "/api/v1/donations?per_page=100").await?;
+    let all: Value = app.get_json(&sup, "/api/v1/donations?per_page=1").await?;
     assert!(hers["total"].as_u64() < all["total"].as_u64());
     let lx = boai_store::demo::org_id("JN-LX").to_string();
     assert!(hers["items"]

@@ -45,13 +45,7 @@ async fn district_user_sees_only_her_subtree() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let token = app.token("lixia").await?;
     let c = app.client();
-    let body: Value = c
-        .get(app.url("/api/v1/orgs?per_page=1000"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let body: Value = app.get_json(&token, "/api/v1/orgs?per_page=1000").await?;
     assert_eq!(body["total"], 1 + 186, "历下区 and its 186 units");
     let names: Vec<&str> = body["items"]
         .as_array()
@@ -94,13 +88,7 @@ async fn supervisor_reads_everything_and_changes_nothing() -> anyhow::Result<()>
     let app = TestApp::demo().await?;
     let token = app.token("supervisor").await?;
     let c = app.client();
-    let body: Value = c
-        .get(app.url("/api/v1/orgs?per_page=100"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let body: Value = app.get_json(&token, "/api/v1/orgs?per_page=100").await?;
     assert_eq!(body["total"], 1 + 12 + 2_328);
     let before = audit_rows(&app).await?;
     let res = c
@@ -131,13 +119,7 @@ async fn supervisor_reads_everything_and_changes_nothing() -> anyhow::Result<()>
         before + 1,
         "only the supervisor's own sign-in was recorded"
     );
-    let audit: Value = c
-        .get(app.url("/api/v1/audit?per_page=5"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let audit: Value = app.get_json(&token, "/api/v1/audit?per_page=5").await?;
     assert_eq!(audit["items"].as_array().map(Vec::len), Some(5));
     Ok(())
 }
@@ -212,13 +194,7 @@ async fn creating_an_org_validates_and_is_idempotent() -> anyhow::Result<()> {
     let mut other = new_unit("JN-LX");
     other["name"] = json!("另一个");
     assert_eq!(send(other).await?.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let list: Value = c
-        .get(app.url("/api/v1/orgs?q=测试社区"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let list: Value = app.get_json(&token, "/api/v1/orgs?q=测试社区").await?;
     assert_eq!(list["total"], 1);
     // Keys are per user: shi's same key is a fresh request.
     let shi = app.token("shi").await?;
@@ -297,13 +273,7 @@ async fn tokens_are_listed_read_only_and_revocable() -> anyhow::Result<()> {
         .await?;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let write = app.token("lixia").await?;
-    let list: Value = c
-        .get(app.url("/api/v1/auth/tokens"))
-        .bearer_auth(&write)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let list: Value = app.get_json(&write, "/api/v1/auth/tokens").await?;
     assert_eq!(list["total"], 2);
     assert!(!list.to_string().contains(&read_token), "secrets are never listed");
     let id = read["id"].as_str().unwrap();

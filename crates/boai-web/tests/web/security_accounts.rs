@@ -8,13 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 async fn token_status(app: &TestApp, username: &str, password: &str) -> anyhow::Result<StatusCode> {
-    Ok(app
-        .client()
-        .post(app.url("/api/v1/auth/token"))
-        .json(&json!({"username": username, "password": password}))
-        .send()
-        .await?
-        .status())
+    app.token_status(username, password).await
 }
 
 async fn user(app: &TestApp, admin: &str, username: &str) -> anyhow::Result<Value> {

@@ -22,20 +22,7 @@ fn client_from(a: u8, b: u8) -> reqwest::Client {
 }
 
 async fn project_id(app: &TestApp, token: &str, code: &str) -> anyhow::Result<String> {
-    let list: Value = app
-        .client()
-        .get(app.url("/api/v1/projects?per_page=100"))
-        .bearer_auth(token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    list["items"]
-        .as_array()
-        .and_then(|items| items.iter().find(|p| p["code"] == code))
-        .and_then(|p| p["id"].as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("no project {code}"))
+    app.project_id(token, code).await
 }
 
 async fn scalar(app: &TestApp, sql: &str) -> anyhow::Result<i64> {

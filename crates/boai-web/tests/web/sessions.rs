@@ -26,13 +26,7 @@ async fn audit(app: &TestApp, token: &str, query: &str) -> anyhow::Result<Vec<Va
 }
 
 async fn token_for(app: &TestApp, username: &str, password: &str) -> anyhow::Result<StatusCode> {
-    Ok(app
-        .client()
-        .post(app.url("/api/v1/auth/token"))
-        .json(&json!({"username": username, "password": password}))
-        .send()
-        .await?
-        .status())
+    app.token_status(username, password).await
 }
 
 /// The session cookie a response set.
@@ -409,13 +403,7 @@ async fn admin_actions_are_in_the_audit_trail() -> anyhow::Result<()> {
     // jiceng: the demo's grassroots operator of 历下区第一社区 (JN-LX-001).
     let admin = app.token("admin").await?;
     let c = app.client();
-    let users: Value = c
-        .get(app.url("/api/v1/users?q=jiceng"))
-        .bearer_auth(&admin)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let users: Value = app.get_json(&admin, "/api/v1/users?q=jiceng").await?;
     let jiceng = users["items"][0]["id"].as_str().unwrap().to_owned();
     // Role change: a bad role is 422 and changes nothing; a good one is audited.
     let res = c
@@ -455,13 +443,7 @@ async fn admin_actions_are_in_the_audit_trail() -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let me: Value = c
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(&admin)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let me: Value = app.get_json(&admin, "/api/v1/me").await?;
     let res = c
         .put(app.url(&format!("/api/v1/users/{}/role", me["user_id"].as_str().unwrap())))
         .bearer_auth(&admin)

@@ -4,6 +4,7 @@
 //! scope, the deadlines with the overdue demo projects, and the audit trail.
 
 use base64::Engine;
+use boai_testkit::api::multipart;
 use boai_testkit::TestApp;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -36,30 +37,6 @@ async fn disclosure_audit_rows(app: &TestApp) -> anyhow::Result<u64> {
         .json()
         .await?;
     list["total"].as_u64().ok_or_else(|| anyhow::anyhow!("no audit total"))
-}
-
-/// A multipart/form-data body, as a browser builds it.
-fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
-    let boundary = "----BoaiTestBoundary7MA4YWxkTrZu0gW";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
-        );
-    }
-    if let Some((file_name, bytes)) = file {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
-                 Content-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 #[tokio::test]
@@ -158,12 +135,8 @@ async fn publish_with_a_file_through_the_api_and_download_it_unchanged() -> anyh
 
     // The audit row names the file by its hash, not its bytes.
     let supervisor = app.token("supervisor").await?;
-    let audit: Value = c
-        .get(app.url(&format!("/api/v1/audit?entity=disclosure&entity_id={id}")))
-        .bearer_auth(&supervisor)
-        .send()
-        .await?
-        .json()
+    let audit: Value = app
+        .get_json(&supervisor, &format!("/api/v1/audit?entity=disclosure&entity_id={id}"))
         .await?;
     assert_eq!(audit["total"], 1);
     let row = &audit["items"][0];
@@ -453,13 +426,7 @@ async fn staff_publish_only_within_their_scope() -> anyhow::Result<()> {
         StatusCode::FORBIDDEN
     );
     // Her deadlines are her district's projects only.
-    let deadlines: Value = c
-        .get(app.url("/api/v1/transparency/deadlines"))
-        .bearer_auth(&lixia)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let deadlines: Value = app.get_json(&lixia, "/api/v1/transparency/deadlines").await?;
     let codes: Vec<&str> = deadlines["items"]
         .as_array()
         .into_iter()
@@ -489,12 +456,8 @@ async fn deadlines_flag_the_overdue_demo_projects() -> anyhow::Result<()> {
     let app = TestApp::demo().await?;
     let token = app.token("shi").await?;
     let c = app.client();
-    let deadlines: Value = c
-        .get(app.url("/api/v1/transparency/deadlines?per_page=100"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
+    let deadlines: Value = app
+        .get_json(&token, "/api/v1/transparency/deadlines?per_page=100")
         .await?;
     let items = deadlines["items"].as_array().cloned().unwrap_or_default();
     let by_code = |code: &str| {
@@ -523,12 +486,8 @@ async fn deadlines_flag_the_overdue_demo_projects() -> anyhow::Result<()> {
     assert_eq!(by_code("WINTER2025")["basis"], "done");
     assert!(by_code("SCHOOLKIT").is_null(), "drafts owe nothing");
     assert!(by_code("GENERAL").is_null(), "the general fund is no project");
-    let only_overdue: Value = c
-        .get(app.url("/api/v1/transparency/deadlines?overdue=true"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
+    let only_overdue: Value = app
+        .get_json(&token, "/api/v1/transparency/deadlines?overdue=true")
         .await?;
     assert_eq!(only_overdue["total"], 2);
 
@@ -568,12 +527,8 @@ async fn deadlines_flag_the_overdue_demo_projects() -> anyhow::Result<()> {
         .send()
         .await?;
     assert_eq!(res.status(), StatusCode::CREATED);
-    let after: Value = c
-        .get(app.url("/api/v1/transparency/deadlines?overdue=true"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
+    let after: Value = app
+        .get_json(&token, "/api/v1/transparency/deadlines?overdue=true")
         .await?;
     assert_eq!(after["total"], 1);
     assert_eq!(after["items"][0]["project_code"], "LX-CARE");
