@@ -3,9 +3,13 @@
 //! [`ImportMode::AllOrNothing`] nothing is written unless every row is
 //! good, in [`ImportMode::ValidRows`] the good rows are — and a refused
 //! import reports its rows without the ids and codes they would have had.
+//! [`taken`] reads the keys and codes already on file that rows may not take.
 
+use crate::StoreResult;
 use boai_domain::ids::OrgId;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// Whether an import keeps its good rows when others are bad.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -81,4 +85,21 @@ impl ImportReport {
             rows,
         })
     }
+}
+
+/// Every value of `column` on file (NULLs left out): what an import's rows
+/// may not take again (keys, numbers, codes).
+pub(crate) async fn taken<E: EntityTrait, C: ConnectionTrait>(
+    conn: &C,
+    column: E::Column,
+) -> StoreResult<HashSet<String>> {
+    Ok(E::find()
+        .filter(column.is_not_null())
+        .select_only()
+        .column(column)
+        .into_tuple::<String>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect())
 }

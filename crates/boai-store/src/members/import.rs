@@ -3,6 +3,7 @@
 //! rule ([`crate::import::ImportReport::decide`]).
 
 use super::*;
+use crate::import::taken;
 
 impl ScopedStore {
     /// Imports members row by row (see the units import for the modes).
@@ -17,24 +18,8 @@ impl ScopedStore {
             .into_iter()
             .map(|o| (o.code.to_uppercase(), o))
             .collect();
-        let known: HashSet<String> = members::Entity::find()
-            .filter(members::Column::IdCardHash.is_not_null())
-            .select_only()
-            .column(members::Column::IdCardHash)
-            .into_tuple::<Option<String>>()
-            .all(&txn)
-            .await?
-            .into_iter()
-            .flatten()
-            .collect();
-        let mut numbers: HashSet<String> = members::Entity::find()
-            .select_only()
-            .column(members::Column::MemberNo)
-            .into_tuple::<String>()
-            .all(&txn)
-            .await?
-            .into_iter()
-            .collect();
+        let known = taken::<members::Entity, _>(&txn, members::Column::IdCardHash).await?;
+        let mut numbers = taken::<members::Entity, _>(&txn, members::Column::MemberNo).await?;
         let mut next_n: HashMap<Uuid, u64> = HashMap::new();
         let mut seen: HashSet<String> = HashSet::new();
         let now = self.store.now();

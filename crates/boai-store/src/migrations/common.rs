@@ -55,3 +55,8 @@ fn index_statement<C: IntoIndexColumn>(
     }
     stmt.to_owned()
 }
+
+/// Creates `table`.
+pub(super) async fn create_table(manager: &SchemaManager<'_>, table: &mut TableCreateStatement) -> Result<(), DbErr> {
+    manager.create_table(table.to_owned()).await
+}

@@ -2,7 +2,7 @@
 //! Merkle tree's stored nodes, signed checkpoints, the `ledger` sequence that
 //! hands out log indexes, and each gift's commitment salt.
 
-use super::common::{timestamp, unique_index};
+use super::common::{create_table, timestamp, unique_index};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -60,48 +60,45 @@ enum Sequences {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(LedgerEntries::Table)
-                    .col(
-                        ColumnDef::new(LedgerEntries::Idx)
-                            .big_integer()
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(ColumnDef::new(LedgerEntries::JournalId).uuid().not_null().unique_key())
-                    .col(ColumnDef::new(LedgerEntries::Body).binary().not_null())
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(LedgerNodes::Table)
-                    .col(ColumnDef::new(LedgerNodes::Level).small_integer().not_null())
-                    .col(ColumnDef::new(LedgerNodes::Idx).big_integer().not_null())
-                    .col(ColumnDef::new(LedgerNodes::Hash).binary().not_null())
-                    .primary_key(Index::create().col(LedgerNodes::Level).col(LedgerNodes::Idx))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(LedgerCheckpoints::Table)
-                    .col(
-                        ColumnDef::new(LedgerCheckpoints::Size)
-                            .big_integer()
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(ColumnDef::new(LedgerCheckpoints::Root).binary().not_null())
-                    .col(ColumnDef::new(LedgerCheckpoints::Note).text().not_null())
-                    .col(timestamp(LedgerCheckpoints::SignedAt))
-                    .to_owned(),
-            )
-            .await?;
+        create_table(
+            manager,
+            Table::create()
+                .table(LedgerEntries::Table)
+                .col(
+                    ColumnDef::new(LedgerEntries::Idx)
+                        .big_integer()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(ColumnDef::new(LedgerEntries::JournalId).uuid().not_null().unique_key())
+                .col(ColumnDef::new(LedgerEntries::Body).binary().not_null()),
+        )
+        .await?;
+        create_table(
+            manager,
+            Table::create()
+                .table(LedgerNodes::Table)
+                .col(ColumnDef::new(LedgerNodes::Level).small_integer().not_null())
+                .col(ColumnDef::new(LedgerNodes::Idx).big_integer().not_null())
+                .col(ColumnDef::new(LedgerNodes::Hash).binary().not_null())
+                .primary_key(Index::create().col(LedgerNodes::Level).col(LedgerNodes::Idx)),
+        )
+        .await?;
+        create_table(
+            manager,
+            Table::create()
+                .table(LedgerCheckpoints::Table)
+                .col(
+                    ColumnDef::new(LedgerCheckpoints::Size)
+                        .big_integer()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(ColumnDef::new(LedgerCheckpoints::Root).binary().not_null())
+                .col(ColumnDef::new(LedgerCheckpoints::Note).text().not_null())
+                .col(timestamp(LedgerCheckpoints::SignedAt)),
+        )
+        .await?;
         manager
             .alter_table(
                 Table::alter()

@@ -2,7 +2,7 @@
 //! yearly work and finance reports and audit reports, each with an optional
 //! attachment kept in the row (at most 10 MB; lists never read it).
 
-use super::common::{fk, index, timestamp};
+use super::common::{create_table, fk, index, timestamp};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -45,32 +45,31 @@ enum Projects {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(Disclosures::Table)
-                    .col(ColumnDef::new(Disclosures::Id).uuid().not_null().primary_key())
-                    .col(ColumnDef::new(Disclosures::OrgId).uuid().not_null())
-                    .col(ColumnDef::new(Disclosures::ProjectId).uuid().null())
-                    .col(ColumnDef::new(Disclosures::Kind).string_len(32).not_null())
-                    .col(ColumnDef::new(Disclosures::Title).string_len(200).not_null())
-                    .col(ColumnDef::new(Disclosures::Body).text().null())
-                    .col(ColumnDef::new(Disclosures::PublishedOn).date().not_null())
-                    .col(ColumnDef::new(Disclosures::FileName).string_len(200).null())
-                    .col(ColumnDef::new(Disclosures::FileMime).string_len(100).null())
-                    .col(ColumnDef::new(Disclosures::FileBytes).blob().null())
-                    .col(ColumnDef::new(Disclosures::CreatedBy).string_len(100).not_null())
-                    .col(timestamp(Disclosures::CreatedAt))
-                    .foreign_key(&mut fk(Disclosures::Table, Disclosures::OrgId, Orgs::Table, Orgs::Id))
-                    .foreign_key(&mut fk(
-                        Disclosures::Table,
-                        Disclosures::ProjectId,
-                        Projects::Table,
-                        Projects::Id,
-                    ))
-                    .to_owned(),
-            )
-            .await?;
+        create_table(
+            manager,
+            Table::create()
+                .table(Disclosures::Table)
+                .col(ColumnDef::new(Disclosures::Id).uuid().not_null().primary_key())
+                .col(ColumnDef::new(Disclosures::OrgId).uuid().not_null())
+                .col(ColumnDef::new(Disclosures::ProjectId).uuid().null())
+                .col(ColumnDef::new(Disclosures::Kind).string_len(32).not_null())
+                .col(ColumnDef::new(Disclosures::Title).string_len(200).not_null())
+                .col(ColumnDef::new(Disclosures::Body).text().null())
+                .col(ColumnDef::new(Disclosures::PublishedOn).date().not_null())
+                .col(ColumnDef::new(Disclosures::FileName).string_len(200).null())
+                .col(ColumnDef::new(Disclosures::FileMime).string_len(100).null())
+                .col(ColumnDef::new(Disclosures::FileBytes).blob().null())
+                .col(ColumnDef::new(Disclosures::CreatedBy).string_len(100).not_null())
+                .col(timestamp(Disclosures::CreatedAt))
+                .foreign_key(&mut fk(Disclosures::Table, Disclosures::OrgId, Orgs::Table, Orgs::Id))
+                .foreign_key(&mut fk(
+                    Disclosures::Table,
+                    Disclosures::ProjectId,
+                    Projects::Table,
+                    Projects::Id,
+                )),
+        )
+        .await?;
         index(
             manager,
             "disclosures_published",

@@ -4,7 +4,7 @@
 //! here with the seven default items) and each unit's assessment of each item
 //! (`wuyou_assessments`).
 
-use super::common::{fk, index, timestamp, unique_index};
+use super::common::{create_table, fk, index, timestamp, unique_index};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -81,22 +81,21 @@ pub const DEFAULT_ITEMS: [(&str, &str, &str); 7] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(OrgUnits::Table)
-                    .col(ColumnDef::new(OrgUnits::OrgId).uuid().not_null().primary_key())
-                    .col(ColumnDef::new(OrgUnits::CreditCode).string_len(18).null())
-                    .col(ColumnDef::new(OrgUnits::Address).string_len(200).null())
-                    .col(ColumnDef::new(OrgUnits::Phone).string_len(32).null())
-                    .col(ColumnDef::new(OrgUnits::Leader).string_len(50).null())
-                    .col(ColumnDef::new(OrgUnits::FoundedOn).date().null())
-                    .col(ColumnDef::new(OrgUnits::Status).string_len(16).not_null())
-                    .col(timestamp(OrgUnits::UpdatedAt))
-                    .foreign_key(&mut fk(OrgUnits::Table, OrgUnits::OrgId, Orgs::Table, Orgs::Id))
-                    .to_owned(),
-            )
-            .await?;
+        create_table(
+            manager,
+            Table::create()
+                .table(OrgUnits::Table)
+                .col(ColumnDef::new(OrgUnits::OrgId).uuid().not_null().primary_key())
+                .col(ColumnDef::new(OrgUnits::CreditCode).string_len(18).null())
+                .col(ColumnDef::new(OrgUnits::Address).string_len(200).null())
+                .col(ColumnDef::new(OrgUnits::Phone).string_len(32).null())
+                .col(ColumnDef::new(OrgUnits::Leader).string_len(50).null())
+                .col(ColumnDef::new(OrgUnits::FoundedOn).date().null())
+                .col(ColumnDef::new(OrgUnits::Status).string_len(16).not_null())
+                .col(timestamp(OrgUnits::UpdatedAt))
+                .foreign_key(&mut fk(OrgUnits::Table, OrgUnits::OrgId, Orgs::Table, Orgs::Id)),
+        )
+        .await?;
         unique_index(
             manager,
             "org_units_credit_code",
@@ -104,36 +103,34 @@ impl MigrationTrait for Migration {
             [OrgUnits::CreditCode],
         )
         .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(OrgMoves::Table)
-                    .col(ColumnDef::new(OrgMoves::Id).uuid().not_null().primary_key())
-                    .col(ColumnDef::new(OrgMoves::OrgId).uuid().not_null())
-                    .col(ColumnDef::new(OrgMoves::FromOrgId).uuid().not_null())
-                    .col(ColumnDef::new(OrgMoves::ToOrgId).uuid().not_null())
-                    .col(ColumnDef::new(OrgMoves::MovedAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(OrgMoves::MovedBy).string_len(100).not_null())
-                    .col(ColumnDef::new(OrgMoves::MovedById).uuid().null())
-                    .foreign_key(&mut fk(OrgMoves::Table, OrgMoves::OrgId, Orgs::Table, Orgs::Id))
-                    .foreign_key(&mut fk(OrgMoves::Table, OrgMoves::FromOrgId, Orgs::Table, Orgs::Id))
-                    .foreign_key(&mut fk(OrgMoves::Table, OrgMoves::ToOrgId, Orgs::Table, Orgs::Id))
-                    .to_owned(),
-            )
-            .await?;
+        create_table(
+            manager,
+            Table::create()
+                .table(OrgMoves::Table)
+                .col(ColumnDef::new(OrgMoves::Id).uuid().not_null().primary_key())
+                .col(ColumnDef::new(OrgMoves::OrgId).uuid().not_null())
+                .col(ColumnDef::new(OrgMoves::FromOrgId).uuid().not_null())
+                .col(ColumnDef::new(OrgMoves::ToOrgId).uuid().not_null())
+                .col(ColumnDef::new(OrgMoves::MovedAt).timestamp_with_time_zone().not_null())
+                .col(ColumnDef::new(OrgMoves::MovedBy).string_len(100).not_null())
+                .col(ColumnDef::new(OrgMoves::MovedById).uuid().null())
+                .foreign_key(&mut fk(OrgMoves::Table, OrgMoves::OrgId, Orgs::Table, Orgs::Id))
+                .foreign_key(&mut fk(OrgMoves::Table, OrgMoves::FromOrgId, Orgs::Table, Orgs::Id))
+                .foreign_key(&mut fk(OrgMoves::Table, OrgMoves::ToOrgId, Orgs::Table, Orgs::Id)),
+        )
+        .await?;
         index(manager, "org_moves_org", OrgMoves::Table, [OrgMoves::OrgId]).await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(WuyouItems::Table)
-                    .col(ColumnDef::new(WuyouItems::Code).string_len(32).not_null().primary_key())
-                    .col(ColumnDef::new(WuyouItems::Position).integer().not_null())
-                    .col(ColumnDef::new(WuyouItems::NameZh).string_len(100).not_null())
-                    .col(ColumnDef::new(WuyouItems::NameEn).string_len(100).not_null())
-                    .col(ColumnDef::new(WuyouItems::Active).boolean().not_null().default(true))
-                    .to_owned(),
-            )
-            .await?;
+        create_table(
+            manager,
+            Table::create()
+                .table(WuyouItems::Table)
+                .col(ColumnDef::new(WuyouItems::Code).string_len(32).not_null().primary_key())
+                .col(ColumnDef::new(WuyouItems::Position).integer().not_null())
+                .col(ColumnDef::new(WuyouItems::NameZh).string_len(100).not_null())
+                .col(ColumnDef::new(WuyouItems::NameEn).string_len(100).not_null())
+                .col(ColumnDef::new(WuyouItems::Active).boolean().not_null().default(true)),
+        )
+        .await?;
         let mut insert = Query::insert()
             .into_table(WuyouItems::Table)
             .columns([
@@ -154,36 +151,35 @@ impl MigrationTrait for Migration {
             ]);
         }
         manager.exec_stmt(insert).await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(WuyouAssessments::Table)
-                    .col(ColumnDef::new(WuyouAssessments::OrgId).uuid().not_null())
-                    .col(ColumnDef::new(WuyouAssessments::ItemCode).string_len(32).not_null())
-                    .col(ColumnDef::new(WuyouAssessments::Met).boolean().not_null())
-                    .col(ColumnDef::new(WuyouAssessments::Evidence).string_len(500).null())
-                    .col(ColumnDef::new(WuyouAssessments::AssessedOn).date().not_null())
-                    .col(ColumnDef::new(WuyouAssessments::AssessedBy).string_len(100).not_null())
-                    .primary_key(
-                        Index::create()
-                            .col(WuyouAssessments::OrgId)
-                            .col(WuyouAssessments::ItemCode),
-                    )
-                    .foreign_key(&mut fk(
-                        WuyouAssessments::Table,
-                        WuyouAssessments::OrgId,
-                        Orgs::Table,
-                        Orgs::Id,
-                    ))
-                    .foreign_key(&mut fk(
-                        WuyouAssessments::Table,
-                        WuyouAssessments::ItemCode,
-                        WuyouItems::Table,
-                        WuyouItems::Code,
-                    ))
-                    .to_owned(),
-            )
-            .await?;
+        create_table(
+            manager,
+            Table::create()
+                .table(WuyouAssessments::Table)
+                .col(ColumnDef::new(WuyouAssessments::OrgId).uuid().not_null())
+                .col(ColumnDef::new(WuyouAssessments::ItemCode).string_len(32).not_null())
+                .col(ColumnDef::new(WuyouAssessments::Met).boolean().not_null())
+                .col(ColumnDef::new(WuyouAssessments::Evidence).string_len(500).null())
+                .col(ColumnDef::new(WuyouAssessments::AssessedOn).date().not_null())
+                .col(ColumnDef::new(WuyouAssessments::AssessedBy).string_len(100).not_null())
+                .primary_key(
+                    Index::create()
+                        .col(WuyouAssessments::OrgId)
+                        .col(WuyouAssessments::ItemCode),
+                )
+                .foreign_key(&mut fk(
+                    WuyouAssessments::Table,
+                    WuyouAssessments::OrgId,
+                    Orgs::Table,
+                    Orgs::Id,
+                ))
+                .foreign_key(&mut fk(
+                    WuyouAssessments::Table,
+                    WuyouAssessments::ItemCode,
+                    WuyouItems::Table,
+                    WuyouItems::Code,
+                )),
+        )
+        .await?;
         Ok(())
     }
 }

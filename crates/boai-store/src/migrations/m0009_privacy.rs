@@ -4,7 +4,7 @@
 //! in relief applications), with the consent text's version, the text itself
 //! and the time it was given.
 
-use super::common::{fk, index};
+use super::common::{create_table, fk, index, timestamp};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -52,42 +52,37 @@ enum Orgs {
     Id,
 }
 
-fn ts<T: IntoIden>(col: T) -> ColumnDef {
-    ColumnDef::new(col).timestamp_with_time_zone().not_null().to_owned()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(PrivacyRequests::Table)
-                    .col(ColumnDef::new(PrivacyRequests::Id).uuid().not_null().primary_key())
-                    .col(ColumnDef::new(PrivacyRequests::OrgId).uuid().not_null())
-                    .col(ColumnDef::new(PrivacyRequests::Kind).string_len(16).not_null())
-                    .col(ColumnDef::new(PrivacyRequests::SubjectKind).string_len(16).not_null())
-                    .col(ColumnDef::new(PrivacyRequests::SubjectMasked).string_len(32).not_null())
-                    .col(ColumnDef::new(PrivacyRequests::RequestedBy).string_len(100).not_null())
-                    .col(ColumnDef::new(PrivacyRequests::ReceivedOn).date().not_null())
-                    .col(ColumnDef::new(PrivacyRequests::Outcome).string_len(16).not_null())
-                    .col(ColumnDef::new(PrivacyRequests::Detail).text().not_null())
-                    .col(ColumnDef::new(PrivacyRequests::HandledBy).uuid().null())
-                    .col(
-                        ColumnDef::new(PrivacyRequests::HandledByName)
-                            .string_len(100)
-                            .not_null(),
-                    )
-                    .col(ts(PrivacyRequests::CreatedAt))
-                    .foreign_key(&mut fk(
-                        PrivacyRequests::Table,
-                        PrivacyRequests::OrgId,
-                        Orgs::Table,
-                        Orgs::Id,
-                    ))
-                    .to_owned(),
-            )
-            .await?;
+        create_table(
+            manager,
+            Table::create()
+                .table(PrivacyRequests::Table)
+                .col(ColumnDef::new(PrivacyRequests::Id).uuid().not_null().primary_key())
+                .col(ColumnDef::new(PrivacyRequests::OrgId).uuid().not_null())
+                .col(ColumnDef::new(PrivacyRequests::Kind).string_len(16).not_null())
+                .col(ColumnDef::new(PrivacyRequests::SubjectKind).string_len(16).not_null())
+                .col(ColumnDef::new(PrivacyRequests::SubjectMasked).string_len(32).not_null())
+                .col(ColumnDef::new(PrivacyRequests::RequestedBy).string_len(100).not_null())
+                .col(ColumnDef::new(PrivacyRequests::ReceivedOn).date().not_null())
+                .col(ColumnDef::new(PrivacyRequests::Outcome).string_len(16).not_null())
+                .col(ColumnDef::new(PrivacyRequests::Detail).text().not_null())
+                .col(ColumnDef::new(PrivacyRequests::HandledBy).uuid().null())
+                .col(
+                    ColumnDef::new(PrivacyRequests::HandledByName)
+                        .string_len(100)
+                        .not_null(),
+                )
+                .col(timestamp(PrivacyRequests::CreatedAt))
+                .foreign_key(&mut fk(
+                    PrivacyRequests::Table,
+                    PrivacyRequests::OrgId,
+                    Orgs::Table,
+                    Orgs::Id,
+                )),
+        )
+        .await?;
         index(
             manager,
             "privacy_requests_org_created",
@@ -95,23 +90,22 @@ impl MigrationTrait for Migration {
             [PrivacyRequests::OrgId, PrivacyRequests::CreatedAt],
         )
         .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(Consents::Table)
-                    .col(ColumnDef::new(Consents::Id).uuid().not_null().primary_key())
-                    .col(ColumnDef::new(Consents::OrgId).uuid().not_null())
-                    .col(ColumnDef::new(Consents::Subject).string_len(32).not_null())
-                    .col(ColumnDef::new(Consents::SubjectId).uuid().not_null())
-                    .col(ColumnDef::new(Consents::Purpose).string_len(32).not_null())
-                    .col(ColumnDef::new(Consents::Version).string_len(32).not_null())
-                    .col(ColumnDef::new(Consents::Text).text().not_null())
-                    .col(ColumnDef::new(Consents::Channel).string_len(16).not_null())
-                    .col(ts(Consents::GivenAt))
-                    .foreign_key(&mut fk(Consents::Table, Consents::OrgId, Orgs::Table, Orgs::Id))
-                    .to_owned(),
-            )
-            .await?;
+        create_table(
+            manager,
+            Table::create()
+                .table(Consents::Table)
+                .col(ColumnDef::new(Consents::Id).uuid().not_null().primary_key())
+                .col(ColumnDef::new(Consents::OrgId).uuid().not_null())
+                .col(ColumnDef::new(Consents::Subject).string_len(32).not_null())
+                .col(ColumnDef::new(Consents::SubjectId).uuid().not_null())
+                .col(ColumnDef::new(Consents::Purpose).string_len(32).not_null())
+                .col(ColumnDef::new(Consents::Version).string_len(32).not_null())
+                .col(ColumnDef::new(Consents::Text).text().not_null())
+                .col(ColumnDef::new(Consents::Channel).string_len(16).not_null())
+                .col(timestamp(Consents::GivenAt))
+                .foreign_key(&mut fk(Consents::Table, Consents::OrgId, Orgs::Table, Orgs::Id)),
+        )
+        .await?;
         index(
             manager,
             "consents_subject",

@@ -8,7 +8,7 @@
 //!   `payment_rejections.hits` (unverified notifications are aggregated into
 //!   one row per provider, reason and day instead of a row each).
 
-use super::common::{index, timestamp};
+use super::common::{create_table, index, timestamp};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -40,20 +40,19 @@ enum PaymentRejections {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(Throttles::Table)
-                    .col(ColumnDef::new(Throttles::Kind).string_len(16).not_null())
-                    .col(ColumnDef::new(Throttles::Key).string_len(128).not_null())
-                    .col(timestamp(Throttles::WindowStart))
-                    .col(ColumnDef::new(Throttles::Hits).big_integer().not_null())
-                    .col(ColumnDef::new(Throttles::LockedUntil).timestamp_with_time_zone().null())
-                    .col(timestamp(Throttles::UpdatedAt))
-                    .primary_key(Index::create().col(Throttles::Kind).col(Throttles::Key))
-                    .to_owned(),
-            )
-            .await?;
+        create_table(
+            manager,
+            Table::create()
+                .table(Throttles::Table)
+                .col(ColumnDef::new(Throttles::Kind).string_len(16).not_null())
+                .col(ColumnDef::new(Throttles::Key).string_len(128).not_null())
+                .col(timestamp(Throttles::WindowStart))
+                .col(ColumnDef::new(Throttles::Hits).big_integer().not_null())
+                .col(ColumnDef::new(Throttles::LockedUntil).timestamp_with_time_zone().null())
+                .col(timestamp(Throttles::UpdatedAt))
+                .primary_key(Index::create().col(Throttles::Kind).col(Throttles::Key)),
+        )
+        .await?;
         manager
             .alter_table(
                 Table::alter()

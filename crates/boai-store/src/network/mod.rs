@@ -698,24 +698,8 @@ impl ScopedStore {
             .into_iter()
             .map(|m| to_org(m).map(|o| (o.code.to_uppercase(), o)))
             .collect::<StoreResult<_>>()?;
-        let taken: HashSet<String> = org_units::Entity::find()
-            .filter(org_units::Column::CreditCode.is_not_null())
-            .select_only()
-            .column(org_units::Column::CreditCode)
-            .into_tuple::<Option<String>>()
-            .all(&txn)
-            .await?
-            .into_iter()
-            .flatten()
-            .collect();
-        let mut codes: HashSet<String> = orgs::Entity::find()
-            .select_only()
-            .column(orgs::Column::Code)
-            .into_tuple::<String>()
-            .all(&txn)
-            .await?
-            .into_iter()
-            .collect();
+        let taken = crate::import::taken::<org_units::Entity, _>(&txn, org_units::Column::CreditCode).await?;
+        let mut codes = crate::import::taken::<orgs::Entity, _>(&txn, orgs::Column::Code).await?;
         let mut seen_credit: HashSet<String> = HashSet::new();
         let mut next_n: HashMap<OrgId, u64> = HashMap::new();
         let now = self.store.now();
