@@ -6,6 +6,7 @@
 
 use base64::Engine;
 use boai_domain::validation::identity::id_card_check_char;
+use boai_testkit::api::multipart_files as multipart;
 use boai_testkit::{hidden_field, TestApp};
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Statement};
@@ -96,30 +97,6 @@ async fn snapshot(app: &TestApp, token: &str) -> anyhow::Result<Snapshot> {
         audit: audit_total(app).await?,
         ledger: ledger_size(app).await?,
     })
-}
-
-/// A multipart body as a browser builds it.
-fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "----BoaiReliefBoundary7MA4YWxkTrZu0gW";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
-        );
-    }
-    for (field, file_name, bytes) in files {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
-                 Content-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 fn text_between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
