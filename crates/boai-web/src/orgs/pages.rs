@@ -8,9 +8,10 @@ use crate::components::export::{Cell, Sheet};
 use crate::components::list::{export_href, fetch_all, xlsx_download, CellView, ListQuery, ListView, Pager};
 use crate::i18n::t;
 use crate::pages::{china_time, lang_of, render, Layout};
+use crate::query::PageQuery;
 use crate::{ApiError, PageError};
 use askama::Template;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use boai_domain::accounts::Permission;
@@ -123,7 +124,7 @@ fn columns(lang: crate::i18n::Lang) -> Vec<String> {
 pub async fn list(
     headers: HeaderMap,
     user: PageUser<ViewOrgs>,
-    Query(q): Query<OrgListQuery>,
+    PageQuery(q): PageQuery<OrgListQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let level = q.level.as_deref().and_then(OrgLevel::parse);
@@ -226,7 +227,7 @@ pub async fn detail(
     headers: HeaderMap,
     user: PageUser<ViewOrgs>,
     Path(id): Path<String>,
-    Query(dq): Query<DetailQuery>,
+    PageQuery(dq): PageQuery<DetailQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let id: OrgId = id.parse().map_err(|_| ApiError::NotFound)?;
@@ -378,7 +379,7 @@ pub struct NewQuery {
 pub async fn new_form(
     headers: HeaderMap,
     user: PageUser<ManageOrgs>,
-    Query(q): Query<NewQuery>,
+    PageQuery(q): PageQuery<NewQuery>,
 ) -> Result<Response, PageError> {
     let input = OrgFormValues {
         parent_id: q.parent_id.unwrap_or_default(),

@@ -12,9 +12,10 @@ use crate::components::chart::{Bar, BarChart, LineChart};
 use crate::components::export::{Cell, Sheet};
 use crate::components::list::xlsx_download;
 use crate::pages::{lang_of, render, Layout};
+use crate::query::PageQuery;
 use crate::{ApiError, AppState, PageError};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use boai_domain::accounts::Permission;
@@ -162,7 +163,7 @@ pub async fn apply_form(
     State(state): State<AppState>,
     headers: HeaderMap,
     MaybeCaller(caller): MaybeCaller,
-    Query(q): Query<ApplyQuery>,
+    PageQuery(q): PageQuery<ApplyQuery>,
 ) -> Result<Response, PageError> {
     let form = ApplyForm {
         programme_id: q.programme.unwrap_or_default(),
@@ -259,7 +260,7 @@ pub async fn new_form(
     State(state): State<AppState>,
     headers: HeaderMap,
     user: PageUser<HandleRelief>,
-    Query(q): Query<ApplyQuery>,
+    PageQuery(q): PageQuery<ApplyQuery>,
 ) -> Result<Response, PageError> {
     let form = ApplyForm {
         programme_id: q.programme.unwrap_or_default(),
@@ -548,7 +549,7 @@ fn case_rows(cases: &[Case], names: &HashMap<ProgrammeId, String>) -> Vec<CaseRo
 pub async fn cases(
     headers: HeaderMap,
     user: PageUser<ViewRelief>,
-    Query(q): Query<CasesQuery>,
+    PageQuery(q): PageQuery<CasesQuery>,
 ) -> Result<Response, PageError> {
     let programmes = user.store.relief_programmes().await?;
     let names: HashMap<ProgrammeId, String> = programmes.iter().map(|p| (p.id, p.name.clone())).collect();
@@ -943,7 +944,7 @@ pub async fn programme(
     headers: HeaderMap,
     user: PageUser<ViewRelief>,
     Path(id): Path<uuid::Uuid>,
-    Query(q): Query<ProgrammeQuery>,
+    PageQuery(q): PageQuery<ProgrammeQuery>,
 ) -> Result<Response, PageError> {
     programme_page(
         &headers,
@@ -1009,7 +1010,7 @@ pub struct PaymentFileQuery {
 /// `/relief/payments.xlsx`: approved cases waiting for payment, for the bank.
 pub async fn payment_file(
     user: PageUser<ManageFunds>,
-    Query(q): Query<PaymentFileQuery>,
+    PageQuery(q): PageQuery<PaymentFileQuery>,
 ) -> Result<Response, PageError> {
     let list = user.store.relief_payable(q.programme_id.map(ProgrammeId)).await?;
     let sheet = Sheet {
