@@ -54,9 +54,8 @@ fn tree_html(orgs: &[Org]) -> String {
         for org in list {
             let has_children = children.contains_key(&Some(org.id));
             out.push_str("<li>");
-            if has_children && depth > 0 {
-                out.push_str("<details><summary>");
-            }
+            // The link stands before the disclosure: a link inside <summary>
+            // is an interactive control nested in another (axe: nested-interactive).
             out.push_str(&format!(
                 "<a href=\"/orgs/{}\">{}</a> <small class=\"kind\">{}</small>",
                 org.id,
@@ -65,7 +64,7 @@ fn tree_html(orgs: &[Org]) -> String {
             ));
             if has_children && depth > 0 {
                 let n = children.get(&Some(org.id)).map(Vec::len).unwrap_or_default();
-                out.push_str(&format!(" <small class=\"count\">{n}</small></summary>"));
+                out.push_str(&format!("<details><summary><small class=\"count\">下级 {n} 个</small></summary>"));
                 walk(out, Some(org.id), children, depth + 1);
                 out.push_str("</details>");
             } else {
