@@ -276,6 +276,7 @@ pub fn build_router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     crate::routes::router()
         .fallback(fallback)
+        .layer(middleware::from_fn_with_state(state.clone(), crate::pages::html_errors))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn(track_metrics))
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))

@@ -208,7 +208,14 @@ impl IntoResponse for PageError {
                     tracing::error!(error = ?anyhow::Error::new(self_chain(&err)), "page failed");
                 }
                 let retry = err.retry_after();
-                let mut response = (status, crate::pages::error_page(status.as_u16(), title)).into_response();
+                let detail = err.detail().unwrap_or_else(|| title.to_owned());
+                // Rendered plainly here; `pages::html_errors` renders it again
+                // with the visitor's language and header.
+                let page = crate::pages::error_page(crate::i18n::Lang::Zh, status, Some(&detail), "/", None, None);
+                let mut response = (status, page).into_response();
+                response
+                    .extensions_mut()
+                    .insert(crate::pages::ErrorShown { detail: Some(detail) });
                 if let Some(secs) = retry {
                     response
                         .headers_mut()

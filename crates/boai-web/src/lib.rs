@@ -21,6 +21,7 @@ mod network;
 mod orgs;
 mod pages;
 mod privacy;
+pub mod query;
 pub mod rate_limit;
 mod relief;
 pub mod routes;

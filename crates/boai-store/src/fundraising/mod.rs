@@ -528,8 +528,27 @@ impl ScopedStore {
     /// One donor in scope.
     pub async fn donor_get(&self, id: DonorId) -> StoreResult<Donor> {
         self.actor.require(Permission::ViewGifts)?;
-        self.select::<donors::Entity>()
+        if let Some(donor) = self
+            .select::<donors::Entity>()
             .filter(donors::Column::Id.eq(id.0))
+            .one(&self.store.read)
+            .await?
+        {
+            return Ok(to_donor(donor));
+        }
+        // A donor registered elsewhere (often at the city) is visible to
+        // whoever sees one of their gifts: a district's major-donor list
+        // ranks donors by the gifts in its scope and links to them.
+        let gave_here = self
+            .select::<gifts::Entity>()
+            .filter(gifts::Column::DonorId.eq(id.0))
+            .one(&self.store.read)
+            .await?
+            .is_some();
+        if !gave_here {
+            return Err(StoreError::NotFound);
+        }
+        donors::Entity::find_by_id(id.0)
             .one(&self.store.read)
             .await?
             .map(to_donor)

@@ -77,10 +77,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| ApiQuery(q.0))
-            .map_err(|e| ApiError::BadRequest(e.body_text()))
+        let _ = state;
+        crate::query::read_as_sent(parts)
+            .map(ApiQuery)
+            .map_err(|why| ApiError::BadRequest(format!("查询参数有误: {why}")))
     }
 }
 
@@ -110,8 +110,10 @@ pub struct ListOf<T: ToSchema> {
 #[into_params(parameter_in = Query)]
 pub struct Paging {
     /// 1-based page number.
+    #[serde(default, deserialize_with = "crate::query::opt_u64")]
     pub page: Option<u64>,
     /// Items per page, at most 100 (larger values are clamped).
+    #[serde(default, deserialize_with = "crate::query::opt_u64")]
     pub per_page: Option<u64>,
 }
 

@@ -2,15 +2,17 @@
 //! page, filtered by record type, record id, who, action and date, exported
 //! to Excel. Everyone sees only their subtree's rows.
 
+mod present;
+
 use crate::api::{json_response, ApiQuery, ListOf};
 use crate::auth::{Authorized, PageUser, ViewAudit};
 use crate::components::export::{Cell, Sheet};
 use crate::components::list::{export_href, fetch_all, xlsx_download, CellView, ListView, Pager};
 use crate::i18n::t;
 use crate::pages::{china_time, lang_of, render, Layout};
+use crate::query::PageQuery;
 use crate::{ApiError, PageError};
 use askama::Template;
-use axum::extract::Query;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use boai_domain::audit::AuditAction;
@@ -131,24 +133,24 @@ pub async fn list(auth: Authorized<ViewAudit>, ApiQuery(q): ApiQuery<AuditQuery>
 #[template(path = "audit_list.html")]
 struct AuditPage {
     layout: Layout,
+    kinds: Vec<(&'static str, String)>,
     q: AuditQuery,
     list: ListView,
 }
 
-fn change_summary(r: &AuditRecord) -> String {
-    let show = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
-    match (&r.before, &r.after) {
-        (None, None) => String::new(),
-        (None, Some(_)) => show(&r.after),
-        (Some(_), None) => format!("{} →", show(&r.before)),
-        (Some(_), Some(_)) => format!("{} → {}", show(&r.before), show(&r.after)),
+/// At most `n` characters, with an ellipsis when cut.
+fn shorten(text: &str, n: usize) -> String {
+    if text.chars().count() <= n {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(n).collect::<String>())
     }
 }
 
 pub async fn page(
     headers: HeaderMap,
     user: PageUser<ViewAudit>,
-    Query(q): Query<AuditQuery>,
+    PageQuery(q): PageQuery<AuditQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let filter = q.filter();
@@ -173,9 +175,9 @@ pub async fn page(
                     Cell::DateTime(r.at),
                     Cell::Text(r.actor_name.clone()),
                     Cell::Text(AuditAction::label_zh(&r.action).to_owned()),
-                    Cell::Text(format!("{} {}", r.entity, r.entity_id)),
+                    Cell::Text(format!("{} ({})", present::label(r, lang), r.entity_id)),
                     Cell::Text(r.ip.clone().unwrap_or_default()),
-                    Cell::Text(change_summary(r)),
+                    Cell::Text(present::changes(r)),
                 ]
             })
             .collect();
@@ -198,16 +200,23 @@ pub async fn page(
                 CellView::text(&r.actor_name),
                 CellView::text(AuditAction::label_zh(&r.action)),
                 CellView::link(
-                    format!("{} {}", r.entity, r.entity_id.chars().take(8).collect::<String>()),
-                    format!("/audit?entity={}&entity_id={}", r.entity, r.entity_id),
+                    present::label(r, lang),
+                    present::href(&r.entity, &r.entity_id).unwrap_or_else(|| {
+                        format!(
+                            "/audit?entity={}&entity_id={}",
+                            crate::components::list::urlencode(&r.entity),
+                            crate::components::list::urlencode(&r.entity_id)
+                        )
+                    }),
                 ),
                 CellView::text(r.ip.clone().unwrap_or_default()),
-                CellView::text(change_summary(r).chars().take(160).collect::<String>()),
+                CellView::text(shorten(&present::changes(r), 240)),
             ]
         })
         .collect();
     Ok(render(&AuditPage {
         layout: Layout::new(lang, t(lang, "audit.title"), "/audit", Some(&user.identity)),
+        kinds: present::kinds(lang),
         list: ListView {
             columns,
             rows,

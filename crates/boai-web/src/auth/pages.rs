@@ -6,9 +6,10 @@ use crate::auth::csrf::{same, CsrfForm, LOGIN_CSRF_COOKIE};
 use crate::auth::{client_ip, cookie, new_secret, secret_hash, PageUser, SignedIn, SESSION_COOKIE};
 use crate::i18n::{t, Lang};
 use crate::pages::{lang_of, render, safe_next, Layout};
+use crate::query::PageQuery;
 use crate::{ApiError, AppState, PageError};
 use askama::Template;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -74,7 +75,7 @@ fn login_page(
 pub async fn login_form(
     State(state): State<AppState>,
     RawParts(parts): RawParts,
-    Query(q): Query<LoginQuery>,
+    PageQuery(q): PageQuery<LoginQuery>,
 ) -> Result<Response, PageError> {
     state
         .login_limiter

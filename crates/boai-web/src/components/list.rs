@@ -10,7 +10,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ListQuery {
     pub q: Option<String>,
+    #[serde(default, deserialize_with = "crate::query::opt_u64")]
     pub page: Option<u64>,
+    #[serde(default, deserialize_with = "crate::query::opt_u64")]
     pub per_page: Option<u64>,
     /// `xlsx` to download the whole filtered list.
     pub format: Option<String>,
@@ -52,6 +54,11 @@ impl CellView {
             text: text.into(),
             href: None,
         }
+    }
+
+    /// Whether the cell is an amount of money (kept on one line).
+    pub fn is_money(&self) -> bool {
+        self.text.starts_with('¥') || self.text.starts_with("-¥") || self.text.starts_with("−¥")
     }
 
     pub fn link(text: impl Into<String>, href: impl Into<String>) -> Self {

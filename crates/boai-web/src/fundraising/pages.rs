@@ -11,9 +11,10 @@ use crate::fundraising::api::DonationQuery;
 use crate::fundraising::certificates::{pdf_response, Claim};
 use crate::i18n::t;
 use crate::pages::{china_time, lang_of, render, Layout};
+use crate::query::PageQuery;
 use crate::{ApiError, AppState, PageError};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use boai_domain::accounts::Permission;
@@ -62,7 +63,7 @@ async fn all_projects(user_store: &boai_store::ScopedStore) -> Result<Vec<Projec
 pub async fn gifts(
     headers: HeaderMap,
     user: PageUser<ViewGifts>,
-    Query(q): Query<DonationQuery>,
+    PageQuery(q): PageQuery<DonationQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let filter = q.filter();
@@ -112,7 +113,7 @@ pub async fn gifts(
 }
 
 /// The gifts list as Excel (same filters).
-pub async fn export(user: PageUser<ViewGifts>, Query(q): Query<DonationQuery>) -> Result<Response, PageError> {
+pub async fn export(user: PageUser<ViewGifts>, PageQuery(q): PageQuery<DonationQuery>) -> Result<Response, PageError> {
     let filter = q.filter();
     let all = fetch_all(|p| user.store.donations_list(&filter, p), 200_000).await?;
     let rows = all
@@ -401,7 +402,7 @@ pub struct DonorListQuery {
 pub async fn donors(
     headers: HeaderMap,
     user: PageUser<ViewGifts>,
-    Query(q): Query<DonorListQuery>,
+    PageQuery(q): PageQuery<DonorListQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let columns: Vec<String> = ["名称", "类型", "手机", "身份证", "统一社会信用代码", "公开署名"]
@@ -491,7 +492,7 @@ pub async fn verify(
     State(state): State<AppState>,
     headers: HeaderMap,
     MaybeCaller(caller): MaybeCaller,
-    Query(claim): Query<Claim>,
+    PageQuery(claim): PageQuery<Claim>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let (genuine, reason, gift) = if !claim.signature_holds(&state) {

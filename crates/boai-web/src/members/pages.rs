@@ -8,9 +8,10 @@ use crate::auth::{ManageDues, ManageMembers, PageUser, ViewMembers};
 use crate::components::export::{Cell, Sheet};
 use crate::components::list::{export_href, xlsx_download, CellView, ListQuery, ListView, Pager};
 use crate::pages::{lang_of, render, Layout};
+use crate::query::PageQuery;
 use crate::{ApiError, PageError};
 use askama::Template;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use boai_domain::accounts::Permission;
@@ -149,7 +150,7 @@ struct ListPage {
 pub async fn list(
     headers: HeaderMap,
     user: PageUser<ViewMembers>,
-    Query(q): Query<MembersQuery>,
+    PageQuery(q): PageQuery<MembersQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let unit_id = q.unit.as_deref().and_then(|u| u.parse::<OrgId>().ok());
@@ -257,7 +258,7 @@ pub struct NewQuery {
 pub async fn new_form(
     headers: HeaderMap,
     user: PageUser<ManageMembers>,
-    Query(q): Query<NewQuery>,
+    PageQuery(q): PageQuery<NewQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     Ok(render(&NewPage {
@@ -495,7 +496,7 @@ async fn dues_page(
 pub async fn dues(
     headers: HeaderMap,
     user: PageUser<ViewMembers>,
-    Query(q): Query<SavedQuery>,
+    PageQuery(q): PageQuery<SavedQuery>,
 ) -> Result<Response, PageError> {
     dues_page(&user, &headers, FieldErrors::new(), q.saved.is_some()).await
 }
@@ -568,15 +569,18 @@ pub struct ArrearsQuery {
     #[serde(flatten)]
     list: ListQuery,
     branch: Option<String>,
+    #[serde(default, deserialize_with = "crate::query::opt_u64")]
     opage: Option<u64>,
+    #[serde(default, deserialize_with = "crate::query::opt_u64")]
     sent: Option<u64>,
+    #[serde(default, deserialize_with = "crate::query::opt_u64")]
     lapsed: Option<u64>,
 }
 
 pub async fn arrears(
     headers: HeaderMap,
     user: PageUser<ViewMembers>,
-    Query(q): Query<ArrearsQuery>,
+    PageQuery(q): PageQuery<ArrearsQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let branch_id = q.branch.as_deref().and_then(|b| b.parse::<OrgId>().ok());

@@ -9,9 +9,10 @@ use crate::components::export::{Cell, Sheet};
 use crate::components::list::{export_href, xlsx_download, CellView, ListQuery, ListView, Pager};
 use crate::i18n::t;
 use crate::pages::{lang_of, render, Layout};
+use crate::query::PageQuery;
 use crate::{ApiError, PageError};
 use askama::Template;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use boai_domain::accounts::Permission;
@@ -112,7 +113,7 @@ pub struct DashboardQuery {
 pub async fn dashboard(
     headers: HeaderMap,
     user: PageUser<ViewOrgs>,
-    Query(q): Query<DashboardQuery>,
+    PageQuery(q): PageQuery<DashboardQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let units = user.store.network_units(&UnitFilter::default()).await?;
@@ -253,7 +254,7 @@ fn unit_columns(lang: crate::i18n::Lang) -> Vec<String> {
 pub async fn units(
     headers: HeaderMap,
     user: PageUser<ViewOrgs>,
-    Query(q): Query<UnitListQuery>,
+    PageQuery(q): PageQuery<UnitListQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let branch_id = q.branch.as_deref().and_then(|b| b.parse::<OrgId>().ok());
@@ -371,6 +372,8 @@ struct UnitPage {
     edit_errors: boai_domain::validation::FieldErrors,
     branches: Vec<Org>,
     can_manage: bool,
+    /// May register members (ManageMembers), which not every organiser may.
+    can_add_member: bool,
     founded: String,
     pass_mark: String,
     error: String,
@@ -446,6 +449,7 @@ async fn unit_page_with(
         edit_errors,
         branches,
         can_manage,
+        can_add_member: user.identity.actor.role.can(Permission::ManageMembers),
         error,
     });
     *response.status_mut() = status;

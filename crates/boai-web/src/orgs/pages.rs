@@ -8,9 +8,10 @@ use crate::components::export::{Cell, Sheet};
 use crate::components::list::{export_href, fetch_all, xlsx_download, CellView, ListQuery, ListView, Pager};
 use crate::i18n::t;
 use crate::pages::{china_time, lang_of, render, Layout};
+use crate::query::PageQuery;
 use crate::{ApiError, PageError};
 use askama::Template;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use boai_domain::accounts::Permission;
@@ -53,9 +54,8 @@ fn tree_html(orgs: &[Org]) -> String {
         for org in list {
             let has_children = children.contains_key(&Some(org.id));
             out.push_str("<li>");
-            if has_children && depth > 0 {
-                out.push_str("<details><summary>");
-            }
+            // The link stands before the disclosure: a link inside <summary>
+            // is an interactive control nested in another (axe: nested-interactive).
             out.push_str(&format!(
                 "<a href=\"/orgs/{}\">{}</a> <small class=\"kind\">{}</small>",
                 org.id,
@@ -64,7 +64,9 @@ fn tree_html(orgs: &[Org]) -> String {
             ));
             if has_children && depth > 0 {
                 let n = children.get(&Some(org.id)).map(Vec::len).unwrap_or_default();
-                out.push_str(&format!(" <small class=\"count\">{n}</small></summary>"));
+                out.push_str(&format!(
+                    "<details><summary><small class=\"count\">下级 {n} 个</small></summary>"
+                ));
                 walk(out, Some(org.id), children, depth + 1);
                 out.push_str("</details>");
             } else {
@@ -123,7 +125,7 @@ fn columns(lang: crate::i18n::Lang) -> Vec<String> {
 pub async fn list(
     headers: HeaderMap,
     user: PageUser<ViewOrgs>,
-    Query(q): Query<OrgListQuery>,
+    PageQuery(q): PageQuery<OrgListQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let level = q.level.as_deref().and_then(OrgLevel::parse);
@@ -226,7 +228,7 @@ pub async fn detail(
     headers: HeaderMap,
     user: PageUser<ViewOrgs>,
     Path(id): Path<String>,
-    Query(dq): Query<DetailQuery>,
+    PageQuery(dq): PageQuery<DetailQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let id: OrgId = id.parse().map_err(|_| ApiError::NotFound)?;
@@ -378,7 +380,7 @@ pub struct NewQuery {
 pub async fn new_form(
     headers: HeaderMap,
     user: PageUser<ManageOrgs>,
-    Query(q): Query<NewQuery>,
+    PageQuery(q): PageQuery<NewQuery>,
 ) -> Result<Response, PageError> {
     let input = OrgFormValues {
         parent_id: q.parent_id.unwrap_or_default(),

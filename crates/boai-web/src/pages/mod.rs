@@ -5,11 +5,17 @@
 use crate::auth::{MaybeCaller, PageUser, SignedIn};
 use crate::components::chart::{Bar, BarChart};
 use crate::i18n::{t, Lang};
+use crate::query::PageQuery;
 use crate::PageError;
+pub use errors::{error_page, html_errors, ErrorShown};
+
+mod errors;
+mod todo;
 use askama::Template;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use boai_domain::accounts::Permission;
 use boai_domain::orgs::OrgLevel;
 use boai_store::orgs::OrgFilter;
 use boai_store::Page;
@@ -23,19 +29,33 @@ pub struct NavItem {
     pub built: bool,
 }
 
-/// The eleven modules of PRODUCT.md: (path key, message key, href, built).
-const MODULES: [(&str, &str, &str, bool); 11] = [
-    ("orgs", "nav.orgs", "/orgs", true),
-    ("fundraising", "nav.fundraising", "/fundraising", true),
-    ("funds", "nav.funds", "/funds", true),
-    ("transparency", "nav.transparency", "/transparency", true),
-    ("relief", "nav.relief", "/relief", true),
-    ("registries", "nav.registries", "/m/registries", false),
-    ("training", "nav.training", "/m/training", false),
-    ("emergency", "nav.emergency", "/m/emergency", false),
-    ("volunteers", "nav.volunteers", "/m/volunteers", false),
-    ("councils", "nav.governance", "/councils", true),
-    ("opendata", "nav.opendata", "/m/opendata", false),
+/// The eleven modules of PRODUCT.md: (path key, message key, href, built,
+/// the permission its page needs — `None`: anyone signed in, or public).
+type Module = (&'static str, &'static str, &'static str, bool, Option<Permission>);
+const MODULES: [Module; 11] = [
+    ("orgs", "nav.orgs", "/orgs", true, Some(Permission::ViewOrgs)),
+    (
+        "fundraising",
+        "nav.fundraising",
+        "/fundraising",
+        true,
+        Some(Permission::ViewGifts),
+    ),
+    ("funds", "nav.funds", "/funds", true, Some(Permission::ViewFunds)),
+    ("transparency", "nav.transparency", "/transparency", true, None),
+    ("relief", "nav.relief", "/relief", true, Some(Permission::ViewRelief)),
+    ("registries", "nav.registries", "/m/registries", false, None),
+    ("training", "nav.training", "/m/training", false, None),
+    ("emergency", "nav.emergency", "/m/emergency", false, None),
+    ("volunteers", "nav.volunteers", "/m/volunteers", false, None),
+    (
+        "councils",
+        "nav.governance",
+        "/councils",
+        true,
+        Some(Permission::ViewOrgs),
+    ),
+    ("opendata", "nav.opendata", "/m/opendata", false, None),
 ];
 
 /// What every page's frame needs.
@@ -64,9 +84,15 @@ impl Layout {
             .split('/')
             .next()
             .unwrap_or_default();
+        // A signed-in user sees only the modules their role may open.
+        let may_open = |need: &Option<Permission>| match (need, identity) {
+            (Some(permission), Some(id)) => id.actor.role.can(*permission),
+            _ => true,
+        };
         let nav = MODULES
             .iter()
-            .map(|(key, label, href, built)| NavItem {
+            .filter(|(_, _, _, _, need)| may_open(need))
+            .map(|(key, label, href, built, _)| NavItem {
                 href,
                 label: t(lang, label).to_owned(),
                 active: *key == section,
@@ -77,7 +103,6 @@ impl Layout {
             Some(id) => {
                 let mut items = Vec::new();
                 let role = id.actor.role;
-                use boai_domain::accounts::Permission;
                 if role.can(Permission::ViewAudit) {
                     items.push(NavItem {
                         href: "/audit",
@@ -143,24 +168,6 @@ pub fn render(template: &impl Template) -> Response {
 }
 
 #[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage {
-    layout: Layout,
-    status: u16,
-    message: String,
-}
-
-/// The HTML of an error page.
-pub fn error_page(status: u16, message: &str) -> Html<String> {
-    let page = ErrorPage {
-        layout: Layout::new(Lang::Zh, format!("{status}"), "/", None),
-        status,
-        message: message.to_owned(),
-    };
-    Html(page.render().unwrap_or_else(|_| message.to_owned()))
-}
-
-#[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
     layout: Layout,
@@ -177,13 +184,19 @@ pub async fn home(headers: HeaderMap, MaybeCaller(caller): MaybeCaller) -> Respo
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     layout: Layout,
+    todos: Vec<todo::Todo>,
     org_count: u64,
     unit_count: u64,
     chart_svg: String,
 }
 
-pub async fn dashboard(headers: HeaderMap, user: PageUser<SignedIn>) -> Result<Response, PageError> {
+pub async fn dashboard(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    headers: HeaderMap,
+    user: PageUser<SignedIn>,
+) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
+    let todos = todo::todos(&state, &user.store, &user.identity, lang).await?;
     let tree = user.store.orgs_tree().await?;
     let districts: Vec<_> = tree.iter().filter(|o| o.level == OrgLevel::District).collect();
     let bars = districts
@@ -210,6 +223,7 @@ pub async fn dashboard(headers: HeaderMap, user: PageUser<SignedIn>) -> Result<R
         .await?;
     Ok(render(&DashboardPage {
         layout: Layout::new(lang, t(lang, "nav.dashboard"), "/dashboard", Some(&user.identity)),
+        todos,
         org_count: tree.len() as u64,
         unit_count,
         chart_svg: chart.to_svg(),
@@ -229,7 +243,7 @@ pub async fn module_placeholder(
     MaybeCaller(caller): MaybeCaller,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
-    let Some((_, label, _, _)) = MODULES.iter().find(|(key, _, _, built)| *key == module && !built) else {
+    let Some((_, label, _, _, _)) = MODULES.iter().find(|(key, _, _, built, _)| *key == module && !built) else {
         return Err(crate::ApiError::NotFound.into());
     };
     let name = t(lang, label).to_owned();
@@ -245,7 +259,7 @@ pub struct NextQuery {
 }
 
 /// Switches the language and goes back.
-pub async fn set_lang(Path(lang): Path<String>, Query(q): Query<NextQuery>) -> Response {
+pub async fn set_lang(Path(lang): Path<String>, PageQuery(q): PageQuery<NextQuery>) -> Response {
     let value = if lang == "en" { "en" } else { "zh" };
     let next = same_site_path(q.next.as_deref()).unwrap_or_else(|| "/".to_owned());
     let mut response = Redirect::to(&next).into_response();

@@ -10,10 +10,11 @@ use crate::components::export::{Cell, Sheet};
 use crate::components::list::{export_href, fetch_all, xlsx_download, CellView, ListView, Pager};
 use crate::i18n::{t, Lang};
 use crate::pages::{lang_of, render, Layout};
+use crate::query::PageQuery;
 use crate::transparency::{file_response, file_url};
 use crate::{ApiError, AppState, PageError};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use boai_domain::accounts::Permission;
@@ -81,7 +82,7 @@ pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
     MaybeCaller(caller): MaybeCaller,
-    Query(q): Query<ListQuery>,
+    PageQuery(q): PageQuery<ListQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let filter = q.filter();
@@ -283,7 +284,7 @@ pub async fn new_form(
     State(state): State<AppState>,
     headers: HeaderMap,
     user: PageUser<ManageProjects>,
-    Query(q): Query<NewQuery>,
+    PageQuery(q): PageQuery<NewQuery>,
 ) -> Result<Response, PageError> {
     let form = DisclosureForm {
         kind: q.kind.unwrap_or_else(|| "progress_report".to_owned()),
@@ -389,7 +390,7 @@ pub async fn deadlines(
     State(state): State<AppState>,
     headers: HeaderMap,
     user: PageUser<ViewFunds>,
-    Query(format): Query<FormatQuery>,
+    PageQuery(format): PageQuery<FormatQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let rules = state.config.disclosure_rules;

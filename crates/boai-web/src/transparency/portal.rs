@@ -19,9 +19,10 @@ use crate::components::chart::PairedColumnChart;
 use crate::i18n::{t, Lang};
 use crate::ledger::{proof_of, ProofOut};
 use crate::pages::{china_time, render, Layout};
+use crate::query::PageQuery;
 use crate::{ApiError, AppState, PageError};
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
@@ -313,7 +314,7 @@ pub async fn find(
     State(state): State<AppState>,
     RawParts(parts): RawParts,
     MaybeCaller(caller): MaybeCaller,
-    Query(form): Query<FindForm>,
+    PageQuery(form): PageQuery<FindForm>,
 ) -> Result<Response, PageError> {
     find_page(&state, &parts, caller.as_ref(), form).await
 }

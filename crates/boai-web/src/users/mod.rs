@@ -8,9 +8,10 @@ use crate::components::export::{Cell, Sheet};
 use crate::components::list::{export_href, fetch_all, xlsx_download, CellView, ListQuery, ListView, Pager};
 use crate::i18n::t;
 use crate::pages::{china_time, lang_of, render, Layout};
+use crate::query::PageQuery;
 use crate::{ApiError, PageError};
 use askama::Template;
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use boai_domain::accounts::{Role, User, UserForCreate, UserInput};
@@ -185,7 +186,7 @@ struct UsersPage {
 pub async fn page(
     headers: HeaderMap,
     user: PageUser<ViewUsers>,
-    Query(q): Query<ListQuery>,
+    PageQuery(q): PageQuery<ListQuery>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(&headers);
     let page = q.page();

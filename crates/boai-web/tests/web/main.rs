@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod authz;
+mod crawl;
 mod faults;
 mod gifts;
 mod giving;
@@ -20,4 +21,5 @@ mod security_accounts;
 mod security_edge;
 mod security_public;
 mod sessions;
+mod staff_pages;
 mod transparency;

@@ -15,7 +15,7 @@ use crate::i18n::Lang;
 use crate::pages::{china_time, render, Layout};
 use crate::{ApiError, AppState, PageError};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -113,7 +113,7 @@ pub async fn give_form(
     State(state): State<AppState>,
     RawParts(parts): RawParts,
     MaybeCaller(caller): MaybeCaller,
-    axum::extract::Query(q): axum::extract::Query<ProjectQuery>,
+    crate::query::PageQuery(q): crate::query::PageQuery<ProjectQuery>,
 ) -> Result<Response, PageError> {
     let form = GiveForm {
         project_id: q.project.unwrap_or_default(),
@@ -188,7 +188,7 @@ pub async fn order_page(
     RawParts(parts): RawParts,
     MaybeCaller(caller): MaybeCaller,
     Path(no): Path<String>,
-    Query(q): Query<OrderKeyQuery>,
+    crate::query::PageQuery(q): crate::query::PageQuery<OrderKeyQuery>,
 ) -> Result<Response, PageError> {
     let order = current_order(&state, &no).await?;
     let key = checked_key(&state, &order.out_trade_no, q.k.as_deref()).map(str::to_owned);
@@ -222,7 +222,7 @@ pub async fn order_page(
 pub async fn order_certificate(
     State(state): State<AppState>,
     Path(no): Path<String>,
-    Query(q): Query<OrderKeyQuery>,
+    crate::query::PageQuery(q): crate::query::PageQuery<OrderKeyQuery>,
 ) -> Result<Response, ApiError> {
     let order = current_order(&state, &no).await?;
     if checked_key(&state, &order.out_trade_no, q.k.as_deref()).is_none() {

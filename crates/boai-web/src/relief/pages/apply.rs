@@ -3,6 +3,7 @@
 //! and the page that answers a filing.
 
 use super::*;
+use crate::query::PageQuery;
 
 /// A programme as the form shows it.
 pub struct ProgrammeChoice {
@@ -125,7 +126,7 @@ pub async fn apply_form(
     State(state): State<AppState>,
     headers: HeaderMap,
     MaybeCaller(caller): MaybeCaller,
-    Query(q): Query<ApplyQuery>,
+    PageQuery(q): PageQuery<ApplyQuery>,
 ) -> Result<Response, PageError> {
     let form = ApplyForm {
         programme_id: q.programme.unwrap_or_default(),
@@ -222,7 +223,7 @@ pub async fn new_form(
     State(state): State<AppState>,
     headers: HeaderMap,
     user: PageUser<HandleRelief>,
-    Query(q): Query<ApplyQuery>,
+    PageQuery(q): PageQuery<ApplyQuery>,
 ) -> Result<Response, PageError> {
     let form = ApplyForm {
         programme_id: q.programme.unwrap_or_default(),

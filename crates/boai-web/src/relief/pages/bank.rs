@@ -1,6 +1,7 @@
 //! The bank's payment file: the approved, unpaid cases as a spreadsheet.
 
 use super::*;
+use crate::query::PageQuery;
 
 #[derive(Debug, Deserialize)]
 pub struct PaymentFileQuery {
@@ -10,7 +11,7 @@ pub struct PaymentFileQuery {
 /// `/relief/payments.xlsx`: approved cases waiting for payment, for the bank.
 pub async fn payment_file(
     user: PageUser<ManageFunds>,
-    Query(q): Query<PaymentFileQuery>,
+    PageQuery(q): PageQuery<PaymentFileQuery>,
 ) -> Result<Response, PageError> {
     let list = user.store.relief_payable(q.programme_id.map(ProgrammeId)).await?;
     let sheet = Sheet {

@@ -14,7 +14,7 @@ use crate::components::list::xlsx_download;
 use crate::pages::{lang_of, render, Layout};
 use crate::{ApiError, AppState, PageError};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use boai_domain::accounts::Permission;

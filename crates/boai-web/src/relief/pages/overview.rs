@@ -1,6 +1,7 @@
 //! The staff overview (figures and charts per programme) and the case list.
 
 use super::*;
+use crate::query::PageQuery;
 
 /// One programme's line of the overview.
 pub struct ProgrammeLine {
@@ -133,7 +134,7 @@ fn case_rows(cases: &[Case], names: &HashMap<ProgrammeId, String>) -> Vec<CaseRo
 pub async fn cases(
     headers: HeaderMap,
     user: PageUser<ViewRelief>,
-    Query(q): Query<CasesQuery>,
+    PageQuery(q): PageQuery<CasesQuery>,
 ) -> Result<Response, PageError> {
     let programmes = user.store.relief_programmes().await?;
     let names: HashMap<ProgrammeId, String> = programmes.iter().map(|p| (p.id, p.name.clone())).collect();

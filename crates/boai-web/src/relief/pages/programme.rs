@@ -2,6 +2,7 @@
 //! rule form.
 
 use super::*;
+use crate::query::PageQuery;
 
 /// One row of the rule form.
 pub struct RuleRow {
@@ -157,7 +158,7 @@ pub async fn programme(
     headers: HeaderMap,
     user: PageUser<ViewRelief>,
     Path(id): Path<uuid::Uuid>,
-    Query(q): Query<ProgrammeQuery>,
+    PageQuery(q): PageQuery<ProgrammeQuery>,
 ) -> Result<Response, PageError> {
     programme_page(
         &headers,
