@@ -3,6 +3,7 @@
 
 pub mod certificate;
 pub mod chart;
+pub mod confirm;
 pub mod export;
 pub mod list;
 pub mod statement;

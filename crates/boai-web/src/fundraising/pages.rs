@@ -5,6 +5,7 @@
 
 use crate::auth::csrf::CsrfForm;
 use crate::auth::{MaybeCaller, PageUser, RecordGifts, ViewGifts};
+use crate::components::confirm::Confirm;
 use crate::components::export::{Cell, Sheet};
 use crate::components::list::{export_href, fetch_all, xlsx_download, CellView, ListView, Pager};
 use crate::fundraising::api::DonationQuery;
@@ -354,6 +355,18 @@ pub async fn gift(
 pub struct RefundForm {
     amount_yuan: String,
     reason: String,
+    /// `1` once the person has seen and confirmed the refund.
+    confirmed: Option<String>,
+}
+
+/// The messages of broken rules, without field names (for a person).
+fn messages(errors: &FieldErrors) -> String {
+    errors
+        .0
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 pub async fn refund(
@@ -364,11 +377,58 @@ pub async fn refund(
 ) -> Result<Response, PageError> {
     let id: GiftId = id.parse().map_err(|_| ApiError::NotFound)?;
     let Some(amount) = parse_yuan(&form.amount_yuan) else {
-        return gift_page(&headers, &user, id, Some("退款金额格式有误".to_owned())).await;
+        return gift_page(
+            &headers,
+            &user,
+            id,
+            Some("退款金额格式有误, 请以元为单位填写, 如 100 或 100.50".to_owned()),
+        )
+        .await;
     };
-    match user.store.donation_refund(id, amount, &form.reason).await {
+    if form.reason.trim().is_empty() {
+        return gift_page(&headers, &user, id, Some("请填写退款原因 (记入审计日志)".to_owned())).await;
+    }
+    if !Confirm::given(form.confirmed.as_deref()) {
+        let gift = user.store.donation_get(id).await?;
+        let refundable = gift.amount.0 - gift.refunded.0;
+        if amount.0 <= 0 || amount.0 > refundable {
+            let most = boai_domain::Fen(refundable).display_yuan();
+            return gift_page(
+                &headers,
+                &user,
+                id,
+                Some(format!("退款金额须大于 0 且不超过可退金额 {most}")),
+            )
+            .await;
+        }
+        let after = boai_domain::Fen(refundable - amount.0);
+        let lang = lang_of(&headers);
+        return Ok(Confirm {
+            heading: format!("确认退款: 捐赠 {}", gift.certificate_no),
+            warning: "退款将冲销这笔捐赠在资金账上的记录, 并作为一条新记录写入公开账本; 经办人、时间和原因记入审计日志, 不能撤回。".to_owned(),
+            facts: vec![
+                ("捐赠人".to_owned(), gift.donor_name.clone().unwrap_or_else(|| "匿名".to_owned())),
+                ("项目".to_owned(), gift.project_name.clone()),
+                ("原捐赠金额".to_owned(), gift.amount.display_yuan()),
+                ("已退".to_owned(), gift.refunded.display_yuan()),
+                ("本次退款".to_owned(), amount.display_yuan()),
+                ("退款后仍可退".to_owned(), after.display_yuan()),
+                ("原因".to_owned(), form.reason.trim().to_owned()),
+                ("经办人".to_owned(), user.identity.display_name().to_owned()),
+            ],
+            action: format!("/fundraising/gifts/{id}/refunds"),
+            fields: vec![
+                ("amount_yuan".to_owned(), form.amount_yuan.clone()),
+                ("reason".to_owned(), form.reason.clone()),
+            ],
+            confirm_label: format!("确认退款 {}", amount.display_yuan()),
+            cancel: format!("/fundraising/gifts/{id}"),
+        }
+        .render(Layout::new(lang, "确认退款", "/fundraising", Some(&user.identity))));
+    }
+    match user.store.donation_refund(id, amount, form.reason.trim()).await {
         Ok(_) => Ok(Redirect::to(&format!("/fundraising/gifts/{id}")).into_response()),
-        Err(StoreError::Invalid(errors)) => gift_page(&headers, &user, id, Some(errors.to_string())).await,
+        Err(StoreError::Invalid(errors)) => gift_page(&headers, &user, id, Some(messages(&errors))).await,
         Err(e) => Err(e.into()),
     }
 }

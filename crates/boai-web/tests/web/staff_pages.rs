@@ -146,3 +146,111 @@ async fn the_start_page_lists_what_waits_with_counts() -> anyhow::Result<()> {
     assert!(!body.contains("待对账"));
     Ok(())
 }
+
+#[tokio::test]
+async fn money_actions_confirm_first_and_record_why() -> anyhow::Result<()> {
+    let app = TestApp::demo().await?;
+    let token = app.token("caiwu").await?;
+    let (client, csrf) = app.sign_in("caiwu").await?;
+
+    // A refund: bad input changes nothing; the first post only shows what will happen.
+    let gifts = app.get_json(&token, "/api/v1/donations?per_page=1").await?;
+    let gift = gifts["items"][0]["id"].as_str().unwrap().to_owned();
+    let refunded = || async {
+        app.get_json(&token, &format!("/api/v1/donations/{gift}"))
+            .await
+            .map(|g| g["refunded_fen"].clone())
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let url = app.url(&format!("/fundraising/gifts/{gift}/refunds"));
+        let client = client.clone();
+        async move { client.post(url).header("accept", HTML).form(&fields).send().await }
+    };
+    let res = post(vec![
+        ("csrf", csrf.clone()),
+        ("amount_yuan", "1".into()),
+        ("reason", " ".into()),
+    ])
+    .await?;
+    assert!(res.text().await?.contains("请填写退款原因"));
+    let res = post(vec![
+        ("csrf", csrf.clone()),
+        ("amount_yuan", "1".into()),
+        ("reason", "捐赠人要求".into()),
+    ])
+    .await?;
+    assert_eq!(res.status(), 200);
+    let body = res.text().await?;
+    assert!(body.contains("确认退款 ¥1.00"), "{body}");
+    assert!(body.contains("name=\"confirmed\" value=\"1\""));
+    assert_eq!(refunded().await?, 0, "the unconfirmed post refunded");
+    let res = post(vec![
+        ("csrf", csrf.clone()),
+        ("amount_yuan", "1".into()),
+        ("reason", "捐赠人要求".into()),
+        ("confirmed", "1".into()),
+    ])
+    .await?;
+    assert_eq!(res.status(), 303);
+    assert_eq!(refunded().await?, 100);
+    let why = app
+        .count("SELECT COUNT(*) FROM journal_entries WHERE memo = '捐赠人要求' AND created_by = 'caiwu'")
+        .await?;
+    assert_eq!(why, 1, "the reversing entry records who and why");
+
+    // A relief payment likewise (some programmes' funds are spent: those
+    // cases answer a reason and stay approved).
+    let cases = app
+        .get_json(&token, "/api/v1/relief/cases?status=approved&per_page=50")
+        .await?;
+    let mut paid = 0;
+    for case in cases["items"].as_array().unwrap() {
+        let id = case["id"].as_str().unwrap();
+        let status = || async {
+            app.get_json(&token, &format!("/api/v1/relief/cases/{id}"))
+                .await
+                .map(|c| c["status"].clone())
+        };
+        let url = app.url(&format!("/relief/cases/{id}/pay"));
+        let res = client
+            .post(&url)
+            .header("accept", HTML)
+            .form(&[("csrf", &csrf)])
+            .send()
+            .await?;
+        assert_eq!(res.status(), 200);
+        assert!(res.text().await?.contains("确认拨付"));
+        assert_eq!(status().await?, "approved", "the unconfirmed post paid");
+        let res = client
+            .post(&url)
+            .header("accept", HTML)
+            .form(&[("csrf", csrf.as_str()), ("confirmed", "1")])
+            .send()
+            .await?;
+        if res.status() == 303 {
+            assert_eq!(status().await?, "paid");
+            paid += 1;
+            break;
+        }
+        assert_eq!(res.status(), 422);
+        assert!(res.text().await?.contains("余额不足"));
+        assert_eq!(status().await?, "approved");
+    }
+    assert_eq!(paid, 1, "no approved case could be paid");
+
+    // The review form has no decision chosen for the reviewer.
+    let (lixia, _) = app.sign_in("lixia").await?;
+    let pending = app
+        .get_json(
+            &app.token("lixia").await?,
+            "/api/v1/relief/cases?status=pending&per_page=1",
+        )
+        .await?;
+    if let Some(id) = pending["items"][0]["id"].as_str() {
+        let (_, _, body) = page(&lixia, &app, &format!("/relief/cases/{id}")).await?;
+        if body.contains("name=\"decision\"") {
+            assert!(body.contains("<option value=\"\" selected disabled>请选择</option>"));
+        }
+    }
+    Ok(())
+}

@@ -173,12 +173,51 @@ pub async fn resubmit(
     }
 }
 
+#[derive(Debug, Deserialize)]
+pub struct PayForm {
+    /// `1` once the person has seen and confirmed the payment.
+    confirmed: Option<String>,
+}
+
 pub async fn pay(
     headers: HeaderMap,
     user: PageUser<ManageFunds>,
     Path(id): Path<uuid::Uuid>,
-    CsrfForm(_): CsrfForm<Empty>,
+    CsrfForm(form): CsrfForm<PayForm>,
 ) -> Result<Response, PageError> {
+    if !crate::components::confirm::Confirm::given(form.confirmed.as_deref()) {
+        let d = user.store.relief_case(CaseId(id)).await?;
+        let c = &d.case;
+        return Ok(crate::components::confirm::Confirm {
+            heading: format!("确认拨付: 救助案件 {}", c.case_no),
+            warning: "拨付将从该救助项目的限定性资金支出, 记账并写入公开账本; 经办人和时间记入审计日志, 不能撤回。"
+                .to_owned(),
+            facts: vec![
+                ("申请人".to_owned(), c.applicant_name.clone()),
+                ("区县".to_owned(), c.district.clone()),
+                (
+                    "开户银行".to_owned(),
+                    c.bank_name.clone().unwrap_or_else(|| "—".to_owned()),
+                ),
+                (
+                    "银行账号".to_owned(),
+                    c.bank_account_masked.clone().unwrap_or_else(|| "—".to_owned()),
+                ),
+                ("拨付金额".to_owned(), c.amount.display_yuan()),
+                ("经办人".to_owned(), user.identity.display_name().to_owned()),
+            ],
+            action: format!("/relief/cases/{id}/pay"),
+            fields: Vec::new(),
+            confirm_label: format!("确认拨付 {}", c.amount.display_yuan()),
+            cancel: format!("/relief/cases/{id}"),
+        }
+        .render(crate::pages::Layout::new(
+            crate::pages::lang_of(&headers),
+            "确认拨付",
+            "/relief/cases",
+            Some(&user.identity),
+        )));
+    }
     match user.store.relief_pay(&[CaseId(id)]).await {
         Ok(_) => Ok(Redirect::to(&format!("/relief/cases/{id}")).into_response()),
         Err(e) => match error_text(&e) {
